@@ -1,0 +1,53 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::booking::{BookingFilter, BookingFormOptions, BookingInput, BookingView};
+use crate::model::page::Page;
+
+#[server(prefix = "/rpc", endpoint = "bookings/list")]
+pub async fn list_bookings(filter: BookingFilter) -> Result<Page<BookingView>, AppError> {
+    use super::ctx;
+    let user = ctx::user().await?;
+    ctx::ports()?.bookings.list(&user, &filter).await
+}
+
+#[server(prefix = "/rpc", endpoint = "bookings/get")]
+pub async fn get_booking(id: String) -> Result<BookingView, AppError> {
+    use super::ctx;
+    let user = ctx::user().await?;
+    ctx::ports()?.bookings.get(&user, &id).await
+}
+
+#[server(prefix = "/rpc", endpoint = "bookings/form-options")]
+pub async fn booking_options() -> Result<BookingFormOptions, AppError> {
+    use super::ctx;
+    let user = ctx::user().await?;
+    ctx::ports()?.bookings.form_options(&user).await
+}
+
+#[server(prefix = "/rpc", endpoint = "bookings/create")]
+pub async fn create_booking(input: BookingInput) -> Result<BookingView, AppError> {
+    use super::ctx;
+    let user = ctx::user().await?;
+    let booking = ctx::ports()?.bookings.create(&user, &input).await?;
+    leptos_axum::redirect(&format!("/bookings?day={}&notice=created", booking.date));
+    Ok(booking)
+}
+
+#[server(prefix = "/rpc", endpoint = "bookings/update")]
+pub async fn update_booking(id: String, revision: i64, input: BookingInput) -> Result<BookingView, AppError> {
+    use super::ctx;
+    let user = ctx::user().await?;
+    let booking = ctx::ports()?.bookings.update(&user, &id, revision, &input).await?;
+    leptos_axum::redirect(&format!("/bookings?day={}&notice=updated", booking.date));
+    Ok(booking)
+}
+
+#[server(prefix = "/rpc", endpoint = "bookings/cancel")]
+pub async fn cancel_booking(id: String, revision: i64, #[server(default)] reason: String) -> Result<BookingView, AppError> {
+    use super::ctx;
+    let user = ctx::user().await?;
+    let booking = ctx::ports()?.bookings.cancel(&user, &id, revision, &reason).await?;
+    leptos_axum::redirect(&format!("/bookings?day={}&notice=cancelled", booking.date));
+    Ok(booking)
+}

@@ -1,0 +1,77 @@
+//! The HTML shell and the route table.
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{ParentRoute, Redirect, Route, Router, Routes},
+    path,
+};
+
+use crate::components::layout::DashboardLayout;
+use crate::pages::{bookings, clients, integrations, invoices, login::LoginPage, settings};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="bg-slate-50 text-slate-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Every page renders completely on the server (Async), so it is whole and usable
+    // before the WASM loads, and with JavaScript off.
+    let ssr = SsrMode::Async;
+    view! {
+        <Stylesheet id="leptos" href="/pkg/hitch.css" />
+        <Title formatter=|t: String| if t.is_empty() { "Hitch".to_string() } else { format!("{t} · Hitch") } />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/login") view=LoginPage ssr=ssr.clone() />
+                <ParentRoute path=path!("") view=DashboardLayout ssr=ssr.clone()>
+                    <Route path=path!("") view=|| view! { <Redirect path="/bookings" /> } ssr=ssr.clone() />
+                    <Route path=path!("bookings") view=bookings::BookingsPage ssr=ssr.clone() />
+                    <Route path=path!("bookings/new") view=bookings::NewBookingPage ssr=ssr.clone() />
+                    <Route path=path!("bookings/:id") view=bookings::EditBookingPage ssr=ssr.clone() />
+                    <Route path=path!("clients") view=clients::ClientsPage ssr=ssr.clone() />
+                    <Route path=path!("clients/new") view=clients::NewClientPage ssr=ssr.clone() />
+                    <Route path=path!("clients/:id") view=clients::EditClientPage ssr=ssr.clone() />
+                    <Route path=path!("invoices") view=invoices::InvoicesPage ssr=ssr.clone() />
+                    <Route path=path!("invoices/new") view=invoices::NewInvoicePage ssr=ssr.clone() />
+                    <Route path=path!("invoices/:id") view=invoices::InvoicePage ssr=ssr.clone() />
+                    <Route path=path!("settings") view=settings::SettingsPage ssr=ssr.clone() />
+                    <Route path=path!("integrations") view=integrations::IntegrationsPage ssr=ssr.clone() />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found" />
+        <main class="mx-auto max-w-md p-8 text-center">
+            <h1 class="text-2xl font-semibold">"Page not found"</h1>
+            <p class="mt-2 text-slate-600">"The address may be mistyped, or the page has moved."</p>
+            <a class="mt-6 inline-block text-indigo-700 underline" href="/bookings">"Go to bookings"</a>
+        </main>
+    }
+}

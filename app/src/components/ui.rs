@@ -1,0 +1,118 @@
+//! Shared look: class strings and small display components.
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::page::Page;
+
+pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-base shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200 aria-[invalid=true]:border-rose-500";
+pub const LABEL: &str = "block text-sm font-medium text-slate-700";
+pub const BTN: &str = "inline-flex items-center justify-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-300 disabled:opacity-60";
+pub const BTN_SECONDARY: &str = "inline-flex items-center justify-center rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-semibold text-slate-700 shadow-sm hover:bg-slate-50";
+pub const BTN_DANGER: &str = "inline-flex items-center justify-center rounded-md border border-rose-300 bg-white px-4 py-2 text-sm font-semibold text-rose-700 shadow-sm hover:bg-rose-50";
+pub const CARD: &str = "rounded-lg border border-slate-200 bg-white shadow-sm";
+
+/// Page title row with an optional action on the right.
+#[component]
+pub fn PageHeader(title: &'static str, #[prop(optional, into)] subtitle: Option<String>, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+    view! {
+        <leptos_meta::Title text=title />
+        <div class="mb-6 flex flex-wrap items-end justify-between gap-3">
+            <div>
+                <h1 class="text-2xl font-semibold tracking-tight">{title}</h1>
+                {subtitle.map(|s| view! { <p class="mt-1 text-sm text-slate-600">{s}</p> })}
+            </div>
+            {children.map(|c| c())}
+        </div>
+    }
+}
+
+/// A coloured pill for a status word.
+#[component]
+pub fn Badge(#[prop(into)] text: String, tone: &'static str) -> impl IntoView {
+    let class = match tone {
+        "green" => "bg-emerald-100 text-emerald-800",
+        "amber" => "bg-amber-100 text-amber-800",
+        "red" => "bg-rose-100 text-rose-800",
+        "blue" => "bg-sky-100 text-sky-800",
+        _ => "bg-slate-100 text-slate-700",
+    };
+    view! { <span class=format!("inline-flex rounded-full px-2 py-0.5 text-xs font-medium {class}")>{text}</span> }
+}
+
+/// Success banner driven by `?notice=` after a redirect, so it also shows without JS.
+#[component]
+pub fn Notice() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let text = move || {
+        query.with(|q| q.get("notice")).and_then(|n| match n.as_str() {
+            "created" => Some("Booking created."),
+            "updated" => Some("Booking updated."),
+            "cancelled" => Some("Booking cancelled."),
+            "saved" => Some("Saved."),
+            _ => None,
+        })
+    };
+    move || {
+        text().map(|t| {
+            view! {
+                <div role="status" class="mb-4 rounded-md border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-800">
+                    {t}
+                </div>
+            }
+        })
+    }
+}
+
+/// An error that belongs to no single field (or the summary of field errors).
+#[component]
+pub fn ErrorBox(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(|e| {
+            view! {
+                <div role="alert" class="mb-4 rounded-md border border-rose-200 bg-rose-50 px-4 py-3 text-sm text-rose-800">
+                    {e.to_string()}
+                </div>
+            }
+        })
+    }
+}
+
+/// A failed page load: says what happened and offers the way out.
+#[component]
+pub fn LoadError(error: AppError) -> impl IntoView {
+    let signed_out = matches!(error, AppError::Unauthenticated);
+    view! {
+        <div role="alert" class="rounded-md border border-rose-200 bg-rose-50 p-4 text-rose-800">
+            <p>{error.to_string()}</p>
+            {signed_out.then(|| view! { <a class="mt-2 inline-block underline" href="/login">"Sign in"</a> })}
+        </div>
+    }
+}
+
+/// Empty state for a list.
+#[component]
+pub fn Empty(title: &'static str, #[prop(into)] hint: String) -> impl IntoView {
+    view! {
+        <div class="rounded-lg border border-dashed border-slate-300 bg-white px-6 py-10 text-center">
+            <p class="font-medium text-slate-800">{title}</p>
+            <p class="mt-1 text-sm text-slate-600">{hint}</p>
+        </div>
+    }
+}
+
+/// "Page 2 of 5" with previous / next links that keep the other query parameters.
+#[component]
+pub fn Pager<T: 'static>(page: Page<T>, base: String) -> impl IntoView {
+    let sep = if base.contains('?') { "&" } else { "?" };
+    let link = move |p: u64| format!("{base}{sep}page={p}");
+    let (prev, next) = (page.has_prev().then(|| link(page.page - 1)), page.has_next().then(|| link(page.page + 1)));
+    view! {
+        <nav class="mt-4 flex items-center justify-between text-sm text-slate-600" aria-label="Pages">
+            <span>{format!("Page {} of {} · {} in all", page.page, page.pages(), page.total)}</span>
+            <span class="flex gap-2">
+                {prev.map(|h| view! { <a class=BTN_SECONDARY href=h rel="prev">"Previous"</a> })}
+                {next.map(|h| view! { <a class=BTN_SECONDARY href=h rel="next">"Next"</a> })}
+            </span>
+        </nav>
+    }
+}

@@ -1,0 +1,9 @@
+//! Wire types shared by the browser and the server, and the pure rules that check them.
+pub mod auth;
+pub mod booking;
+pub mod client;
+pub mod invoice;
+pub mod money;
+pub mod org;
+pub mod page;
+pub mod resource;

@@ -1,0 +1,116 @@
+//! `hitch`: the server and its admin commands.
+use std::path::PathBuf;
+
+use app::model::auth::Role;
+use clap::{Parser, Subcommand};
+use server::config::Config;
+use server::services::demo;
+
+#[derive(Parser)]
+#[command(name = "hitch", version, about = "Bookings and invoices, connected to the outside world")]
+struct Cli {
+    /// TOML configuration file (also HITCH_CONFIG; ./hitch.toml is read when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an owner or admin (or reset their password).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Admin")]
+        name: String,
+        /// Read from HITCH_ADMIN_PASSWORD when not given, so it stays out of shell history.
+        #[arg(long, env = "HITCH_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Organization name; created if no organization has its slug yet.
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "Europe/London")]
+        time_zone: String,
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+        #[arg(long, value_parser = ["owner", "admin"], default_value = "owner")]
+        role: String,
+    },
+    /// Create the demo organization with resources, guests, bookings and invoices.
+    Demo,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hitch: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    server::telemetry::init(config.log_format);
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hitch: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    let db = server::open_database(&config, None).await?;
+    match command {
+        Command::Migrate => println!("Database is up to date."),
+        Command::Demo => {
+            let org = demo::seed_demo(&db).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Demo organization \"{}\" is ready.", org.name);
+            println!("Sign in at {}/login with {} / {}", config.public_url, demo::DEMO_EMAIL, demo::DEMO_PASSWORD);
+        }
+        Command::CreateAdmin { email, name, password, org, time_zone, currency, role } => {
+            let org = demo::ensure_org(&db, &org, &time_zone, &currency.to_uppercase()).await.map_err(describe)?;
+            let role = Role::parse(&role).unwrap_or(Role::Owner);
+            let user = demo::upsert_user(&db, &org, &email, &name, &password, role).await.map_err(describe)?;
+            println!("{} ({}) can sign in to \"{}\" at {}/login", user.email, user.role, org.name, config.public_url);
+        }
+        Command::Serve => {
+            let running = server::start(&config, db, shutdown_signal()).await?;
+            tracing::info!(addr = %running.addr, "Hitch is listening");
+            running.task.await??;
+            tracing::info!("stopped");
+        }
+    }
+    Ok(())
+}
+
+fn describe(e: app::error::AppError) -> anyhow::Error {
+    match &e {
+        app::error::AppError::Validation { fields } => {
+            anyhow::anyhow!(fields.iter().map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message)).collect::<Vec<_>>().join("; "))
+        }
+        _ => anyhow::anyhow!("{e}"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
