@@ -1,1 +1,8 @@
-pub fn x(){}
+//! The browser entry point: hydrates the server-rendered page.
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

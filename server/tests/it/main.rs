@@ -1,0 +1,9 @@
+//! One integration-test binary. Each test boots the real app on port 0 with a fresh
+//! database: SQLite by default, PostgreSQL with `HITCH_TEST_DATABASE=postgres`.
+mod support;
+
+mod auth;
+mod bookings;
+mod concurrency;
+mod invoices;
+mod validation;
