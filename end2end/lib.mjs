@@ -20,3 +20,8 @@ export async function login(page, base) {
   await page.fill('input[name=password]', DEMO_PASSWORD);
   await Promise.all([page.waitForURL(/\/bookings/), page.click('button[type=submit]')]);
 }
+
+// Waits until the WASM has hydrated the page (the frontend marks <body>).
+export async function hydrated(page) {
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 60000 });
+}

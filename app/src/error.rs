@@ -1,10 +1,10 @@
 //! The client-facing error: serializable, with a stable `code` per variant that the
 //! UI, the server-function endpoints and (later) the REST API all share.
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
 };
+use serde::{Deserialize, Serialize};
 
 /// One invalid input field, named as the form names it (`party_size`, `lines.0.quantity`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,7 +15,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -50,11 +53,15 @@ pub enum AppError {
 
 impl AppError {
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::Validation { fields: vec![FieldError::new(field, message)] }
+        AppError::Validation {
+            fields: vec![FieldError::new(field, message)],
+        }
     }
 
     pub fn not_found(what: &str) -> Self {
-        AppError::NotFound { what: what.to_string() }
+        AppError::NotFound {
+            what: what.to_string(),
+        }
     }
 
     /// The stable machine-readable code (the serde tag).
@@ -79,7 +86,9 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Validation { .. } => 422,
-            AppError::SlotTaken { .. } | AppError::StaleRevision { .. } | AppError::InvalidTransition { .. } => 409,
+            AppError::SlotTaken { .. }
+            | AppError::StaleRevision { .. }
+            | AppError::InvalidTransition { .. } => 409,
             AppError::NotFound { .. } => 404,
             AppError::Unauthenticated | AppError::BadCredentials => 401,
             AppError::Forbidden { .. } => 403,
@@ -93,7 +102,10 @@ impl AppError {
     /// The message for one form field, if this error names it.
     pub fn field_message(&self, name: &str) -> Option<String> {
         match self {
-            AppError::Validation { fields } => fields.iter().find(|f| f.field == name).map(|f| f.message.clone()),
+            AppError::Validation { fields } => fields
+                .iter()
+                .find(|f| f.field == name)
+                .map(|f| f.message.clone()),
             AppError::SlotTaken { detail, field } if field == name => Some(detail.clone()),
             _ => None,
         }
@@ -106,9 +118,13 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(detail) => AppError::BadRequest { detail },
-            ServerFnErrorErr::MissingArg(arg) => AppError::BadRequest { detail: format!("missing field `{arg}`") },
+            ServerFnErrorErr::MissingArg(arg) => AppError::BadRequest {
+                detail: format!("missing field `{arg}`"),
+            },
             ServerFnErrorErr::Request(detail) => AppError::Network { detail },
-            other => AppError::Internal { reference: other.to_string() },
+            other => AppError::Internal {
+                reference: other.to_string(),
+            },
         }
     }
 }

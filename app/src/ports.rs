@@ -26,29 +26,61 @@ pub trait AuthPort: Send + Sync {
 
 #[async_trait]
 pub trait BookingsPort: Send + Sync {
-    async fn list(&self, user: &CurrentUser, filter: &BookingFilter) -> AppResult<Page<BookingView>>;
+    async fn list(
+        &self,
+        user: &CurrentUser,
+        filter: &BookingFilter,
+    ) -> AppResult<Page<BookingView>>;
     async fn get(&self, user: &CurrentUser, id: &str) -> AppResult<BookingView>;
     async fn create(&self, user: &CurrentUser, input: &BookingInput) -> AppResult<BookingView>;
     /// Edits or reschedules; `revision` must match the stored one.
-    async fn update(&self, user: &CurrentUser, id: &str, revision: i64, input: &BookingInput) -> AppResult<BookingView>;
-    async fn cancel(&self, user: &CurrentUser, id: &str, revision: i64, reason: &str) -> AppResult<BookingView>;
+    async fn update(
+        &self,
+        user: &CurrentUser,
+        id: &str,
+        revision: i64,
+        input: &BookingInput,
+    ) -> AppResult<BookingView>;
+    async fn cancel(
+        &self,
+        user: &CurrentUser,
+        id: &str,
+        revision: i64,
+        reason: &str,
+    ) -> AppResult<BookingView>;
     async fn form_options(&self, user: &CurrentUser) -> AppResult<BookingFormOptions>;
 }
 
 #[async_trait]
 pub trait ClientsPort: Send + Sync {
-    async fn list(&self, user: &CurrentUser, query: &str, page: u64) -> AppResult<Page<ClientView>>;
+    async fn list(&self, user: &CurrentUser, query: &str, page: u64)
+    -> AppResult<Page<ClientView>>;
     async fn get(&self, user: &CurrentUser, id: &str) -> AppResult<ClientView>;
     async fn create(&self, user: &CurrentUser, input: &ClientInput) -> AppResult<ClientView>;
-    async fn update(&self, user: &CurrentUser, id: &str, input: &ClientInput) -> AppResult<ClientView>;
+    async fn update(
+        &self,
+        user: &CurrentUser,
+        id: &str,
+        input: &ClientInput,
+    ) -> AppResult<ClientView>;
 }
 
 #[async_trait]
 pub trait InvoicesPort: Send + Sync {
-    async fn list(&self, user: &CurrentUser, status: &str, page: u64) -> AppResult<Page<InvoiceView>>;
+    async fn list(
+        &self,
+        user: &CurrentUser,
+        status: &str,
+        page: u64,
+    ) -> AppResult<Page<InvoiceView>>;
     async fn get(&self, user: &CurrentUser, id: &str) -> AppResult<InvoiceView>;
     async fn create(&self, user: &CurrentUser, input: &InvoiceInput) -> AppResult<InvoiceView>;
-    async fn set_status(&self, user: &CurrentUser, id: &str, status: InvoiceStatus) -> AppResult<InvoiceView>;
+    async fn set_status(
+        &self,
+        user: &CurrentUser,
+        id: &str,
+        status: InvoiceStatus,
+    ) -> AppResult<InvoiceView>;
     async fn form_options(&self, user: &CurrentUser) -> AppResult<InvoiceFormOptions>;
 }
 

@@ -124,7 +124,10 @@ enum AuditLog {
     CreatedAt,
 }
 
-fn fk(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
+fn fk(
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(from.0, from.1)
         .to(to.0, to.1)
@@ -160,7 +163,10 @@ impl MigrationTrait for Migration {
                 .col(string(Users::PasswordHash))
                 .col(timestamp_with_time_zone(Users::CreatedAt))
                 .col(timestamp_with_time_zone_null(Users::LastLoginAt))
-                .foreign_key(&mut fk((Users::Table, Users::OrganizationId), (Organizations::Table, Organizations::Id)))
+                .foreign_key(&mut fk(
+                    (Users::Table, Users::OrganizationId),
+                    (Organizations::Table, Organizations::Id),
+                ))
                 .to_owned(),
         )
         .await?;
@@ -174,8 +180,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("idx_sessions_expires").table(Sessions::Table).col(Sessions::ExpiresAt).to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_sessions_expires")
+                .table(Sessions::Table)
+                .col(Sessions::ExpiresAt)
+                .to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -187,12 +199,22 @@ impl MigrationTrait for Migration {
                 .col(string(Clients::Phone))
                 .col(timestamp_with_time_zone(Clients::CreatedAt))
                 .col(timestamp_with_time_zone(Clients::UpdatedAt))
-                .foreign_key(&mut fk((Clients::Table, Clients::OrganizationId), (Organizations::Table, Organizations::Id)))
+                .foreign_key(&mut fk(
+                    (Clients::Table, Clients::OrganizationId),
+                    (Organizations::Table, Organizations::Id),
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("idx_clients_org_name").table(Clients::Table).col(Clients::OrganizationId).col(Clients::Name).to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_clients_org_name")
+                .table(Clients::Table)
+                .col(Clients::OrganizationId)
+                .col(Clients::Name)
+                .to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -205,7 +227,10 @@ impl MigrationTrait for Migration {
                 .col(text(Resources::OpeningHours))
                 .col(big_integer(Resources::LockVersion).default(0))
                 .col(timestamp_with_time_zone(Resources::CreatedAt))
-                .foreign_key(&mut fk((Resources::Table, Resources::OrganizationId), (Organizations::Table, Organizations::Id)))
+                .foreign_key(&mut fk(
+                    (Resources::Table, Resources::OrganizationId),
+                    (Organizations::Table, Organizations::Id),
+                ))
                 .to_owned(),
         )
         .await?;
@@ -226,16 +251,39 @@ impl MigrationTrait for Migration {
                 .col(big_integer(Bookings::Revision))
                 .col(timestamp_with_time_zone(Bookings::CreatedAt))
                 .col(timestamp_with_time_zone(Bookings::UpdatedAt))
-                .foreign_key(&mut fk((Bookings::Table, Bookings::OrganizationId), (Organizations::Table, Organizations::Id)))
-                .foreign_key(&mut fk((Bookings::Table, Bookings::ResourceId), (Resources::Table, Resources::Id)))
-                .foreign_key(&mut fk((Bookings::Table, Bookings::ClientId), (Clients::Table, Clients::Id)))
+                .foreign_key(&mut fk(
+                    (Bookings::Table, Bookings::OrganizationId),
+                    (Organizations::Table, Organizations::Id),
+                ))
+                .foreign_key(&mut fk(
+                    (Bookings::Table, Bookings::ResourceId),
+                    (Resources::Table, Resources::Id),
+                ))
+                .foreign_key(&mut fk(
+                    (Bookings::Table, Bookings::ClientId),
+                    (Clients::Table, Clients::Id),
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("idx_bookings_org_start").table(Bookings::Table).col(Bookings::OrganizationId).col(Bookings::StartsAt).to_owned())
-            .await?;
-        m.create_index(Index::create().name("idx_bookings_resource_start").table(Bookings::Table).col(Bookings::ResourceId).col(Bookings::StartsAt).to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_bookings_org_start")
+                .table(Bookings::Table)
+                .col(Bookings::OrganizationId)
+                .col(Bookings::StartsAt)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_bookings_resource_start")
+                .table(Bookings::Table)
+                .col(Bookings::ResourceId)
+                .col(Bookings::StartsAt)
+                .to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -252,8 +300,14 @@ impl MigrationTrait for Migration {
                 .col(text(Invoices::Notes))
                 .col(timestamp_with_time_zone(Invoices::CreatedAt))
                 .col(timestamp_with_time_zone(Invoices::UpdatedAt))
-                .foreign_key(&mut fk((Invoices::Table, Invoices::OrganizationId), (Organizations::Table, Organizations::Id)))
-                .foreign_key(&mut fk((Invoices::Table, Invoices::ClientId), (Clients::Table, Clients::Id)))
+                .foreign_key(&mut fk(
+                    (Invoices::Table, Invoices::OrganizationId),
+                    (Organizations::Table, Organizations::Id),
+                ))
+                .foreign_key(&mut fk(
+                    (Invoices::Table, Invoices::ClientId),
+                    (Clients::Table, Clients::Id),
+                ))
                 .foreign_key(
                     ForeignKey::create()
                         .from(Invoices::Table, Invoices::BookingId)
@@ -264,7 +318,13 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("idx_invoices_org_number").unique().table(Invoices::Table).col(Invoices::OrganizationId).col(Invoices::Number).to_owned(),
+            Index::create()
+                .name("idx_invoices_org_number")
+                .unique()
+                .table(Invoices::Table)
+                .col(Invoices::OrganizationId)
+                .col(Invoices::Number)
+                .to_owned(),
         )
         .await?;
 
@@ -277,12 +337,21 @@ impl MigrationTrait for Migration {
                 .col(string(InvoiceLines::Description))
                 .col(integer(InvoiceLines::Quantity))
                 .col(big_integer(InvoiceLines::UnitAmountMinor))
-                .foreign_key(&mut fk((InvoiceLines::Table, InvoiceLines::InvoiceId), (Invoices::Table, Invoices::Id)))
+                .foreign_key(&mut fk(
+                    (InvoiceLines::Table, InvoiceLines::InvoiceId),
+                    (Invoices::Table, Invoices::Id),
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("idx_invoice_lines_invoice").table(InvoiceLines::Table).col(InvoiceLines::InvoiceId).to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_invoice_lines_invoice")
+                .table(InvoiceLines::Table)
+                .col(InvoiceLines::InvoiceId)
+                .to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -297,12 +366,22 @@ impl MigrationTrait for Migration {
                 .col(string(AuditLog::EntityId))
                 .col(text(AuditLog::Details))
                 .col(timestamp_with_time_zone(AuditLog::CreatedAt))
-                .foreign_key(&mut fk((AuditLog::Table, AuditLog::OrganizationId), (Organizations::Table, Organizations::Id)))
+                .foreign_key(&mut fk(
+                    (AuditLog::Table, AuditLog::OrganizationId),
+                    (Organizations::Table, Organizations::Id),
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("idx_audit_org_created").table(AuditLog::Table).col(AuditLog::OrganizationId).col(AuditLog::CreatedAt).to_owned())
-            .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_audit_org_created")
+                .table(AuditLog::Table)
+                .col(AuditLog::OrganizationId)
+                .col(AuditLog::CreatedAt)
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 

@@ -57,48 +57,77 @@ pub enum ConfigError {
     #[error("configuration: {0}")]
     Load(#[from] Box<figment::Error>),
     #[error("configuration: {setting} {problem}")]
-    Invalid { setting: &'static str, problem: String },
+    Invalid {
+        setting: &'static str,
+        problem: String,
+    },
 }
 
 impl Config {
     /// Loads `file` (or `HITCH_CONFIG`, or `hitch.toml` if present), then the environment.
     pub fn load(file: Option<PathBuf>) -> Result<Config, ConfigError> {
-        let file = file.or_else(|| std::env::var_os("HITCH_CONFIG").map(PathBuf::from)).or_else(|| {
-            let default = PathBuf::from("hitch.toml");
-            default.exists().then_some(default)
-        });
+        let file = file
+            .or_else(|| std::env::var_os("HITCH_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                let default = PathBuf::from("hitch.toml");
+                default.exists().then_some(default)
+            });
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
-                return Err(ConfigError::Invalid { setting: "HITCH_CONFIG", problem: format!("names {} which does not exist", file.display()) });
+                return Err(ConfigError::Invalid {
+                    setting: "HITCH_CONFIG",
+                    problem: format!("names {} which does not exist", file.display()),
+                });
             }
             fig = fig.merge(Toml::file(file));
         }
         let env = Env::prefixed("HITCH_").ignore(&["CONFIG", "TEST_DATABASE"]);
-        let config: Config = fig.merge(env).extract().map_err(|e| ConfigError::Load(Box::new(e)))?;
+        let config: Config = fig
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
         config.validate()?;
         Ok(config)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let url = self.database_url.as_str();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return Err(ConfigError::Invalid {
                 setting: "HITCH_DATABASE_URL",
-                problem: format!("must start with sqlite:, postgres:// or postgresql:// (got `{}`)", redact_url(url)),
+                problem: format!(
+                    "must start with sqlite:, postgres:// or postgresql:// (got `{}`)",
+                    redact_url(url)
+                ),
             });
         }
         if self.database_max_connections == 0 {
-            return Err(ConfigError::Invalid { setting: "HITCH_DATABASE_MAX_CONNECTIONS", problem: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_DATABASE_MAX_CONNECTIONS",
+                problem: "must be at least 1".into(),
+            });
         }
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
-            return Err(ConfigError::Invalid { setting: "HITCH_PUBLIC_URL", problem: "must start with http:// or https://".into() });
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_PUBLIC_URL",
+                problem: "must start with http:// or https://".into(),
+            });
         }
         if !(1024..=10 * 1024 * 1024).contains(&self.max_body_bytes) {
-            return Err(ConfigError::Invalid { setting: "HITCH_MAX_BODY_BYTES", problem: "must be between 1024 and 10485760".into() });
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_MAX_BODY_BYTES",
+                problem: "must be between 1024 and 10485760".into(),
+            });
         }
         if !(1..=365).contains(&self.session_days) {
-            return Err(ConfigError::Invalid { setting: "HITCH_SESSION_DAYS", problem: "must be between 1 and 365".into() });
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_SESSION_DAYS",
+                problem: "must be between 1 and 365".into(),
+            });
         }
         Ok(())
     }
@@ -128,16 +157,30 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_setting() {
-        let c = Config { database_url: "mysql://x".into(), ..Config::default() };
+        let c = Config {
+            database_url: "mysql://x".into(),
+            ..Config::default()
+        };
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("HITCH_DATABASE_URL"), "{e}");
-        let c = Config { max_body_bytes: 1, ..Config::default() };
-        assert!(c.validate().unwrap_err().to_string().contains("HITCH_MAX_BODY_BYTES"));
+        let c = Config {
+            max_body_bytes: 1,
+            ..Config::default()
+        };
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("HITCH_MAX_BODY_BYTES")
+        );
     }
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://hitch:s3cret@db/hitch"), "postgres://hitch:***@db/hitch");
+        assert_eq!(
+            redact_url("postgres://hitch:s3cret@db/hitch"),
+            "postgres://hitch:***@db/hitch"
+        );
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
     }
 }

@@ -26,14 +26,29 @@ use tower_http::{
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 use crate::config::Config;
-use crate::services::{auth::AuthService, bookings::BookingsService, clients::ClientsService, invoices::InvoicesService, org::OrgService};
+use crate::services::{
+    auth::AuthService, bookings::BookingsService, clients::ClientsService,
+    invoices::InvoicesService, org::OrgService,
+};
 use crate::session_store::DbSessionStore;
 
 /// Connects and brings the schema up to date.
-pub async fn open_database(config: &Config, schema: Option<&str>) -> anyhow::Result<DatabaseConnection> {
-    let db = db::connect(&config.database_url, config.database_max_connections, schema)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", config::redact_url(&config.database_url)))?;
+pub async fn open_database(
+    config: &Config,
+    schema: Option<&str>,
+) -> anyhow::Result<DatabaseConnection> {
+    let db = db::connect(
+        &config.database_url,
+        config.database_max_connections,
+        schema,
+    )
+    .await
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open database {}: {e}",
+            config::redact_url(&config.database_url)
+        )
+    })?;
     Migrator::up(&db, None).await?;
     Ok(db)
 }
@@ -59,10 +74,15 @@ pub fn router(config: &Config, db: DatabaseConnection) -> Router {
     let ports = ports(&db);
     let routes = generate_route_list(App);
     let app = Router::new()
-        .leptos_routes_with_context(&leptos_options, routes, move || provide_context(ports.clone()), {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &leptos_options,
+            routes,
+            move || provide_context(ports.clone()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
         .layer(middleware::from_fn(routes::rpc_status::fix_status));
@@ -72,12 +92,17 @@ pub fn router(config: &Config, db: DatabaseConnection) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(config.session_days)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(
+            config.session_days,
+        )));
 
     Router::new()
         .merge(routes::health::router(db))
         .merge(app.layer(sessions))
-        .layer(middleware::from_fn_with_state(config.max_body_bytes, routes::limits::body_limit))
+        .layer(middleware::from_fn_with_state(
+            config.max_body_bytes,
+            routes::limits::body_limit,
+        ))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::span_for))
@@ -96,11 +121,17 @@ pub async fn start(
     db: DatabaseConnection,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
-    let listener = TcpListener::bind(config.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
     spawn_session_sweeper(db.clone());
     let app = router(config, db);
-    let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await });
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    });
     Ok(Running { addr, task })
 }
 

@@ -7,7 +7,11 @@ use server::config::Config;
 use server::services::demo;
 
 #[derive(Parser)]
-#[command(name = "hitch", version, about = "Bookings and invoices, connected to the outside world")]
+#[command(
+    name = "hitch",
+    version,
+    about = "Bookings and invoices, connected to the outside world"
+)]
 struct Cli {
     /// TOML configuration file (also HITCH_CONFIG; ./hitch.toml is read when present).
     #[arg(long, global = true)]
@@ -70,15 +74,37 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Migrate => println!("Database is up to date."),
         Command::Demo => {
-            let org = demo::seed_demo(&db).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let org = demo::seed_demo(&db)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("Demo organization \"{}\" is ready.", org.name);
-            println!("Sign in at {}/login with {} / {}", config.public_url, demo::DEMO_EMAIL, demo::DEMO_PASSWORD);
+            println!(
+                "Sign in at {}/login with {} / {}",
+                config.public_url,
+                demo::DEMO_EMAIL,
+                demo::DEMO_PASSWORD
+            );
         }
-        Command::CreateAdmin { email, name, password, org, time_zone, currency, role } => {
-            let org = demo::ensure_org(&db, &org, &time_zone, &currency.to_uppercase()).await.map_err(describe)?;
+        Command::CreateAdmin {
+            email,
+            name,
+            password,
+            org,
+            time_zone,
+            currency,
+            role,
+        } => {
+            let org = demo::ensure_org(&db, &org, &time_zone, &currency.to_uppercase())
+                .await
+                .map_err(describe)?;
             let role = Role::parse(&role).unwrap_or(Role::Owner);
-            let user = demo::upsert_user(&db, &org, &email, &name, &password, role).await.map_err(describe)?;
-            println!("{} ({}) can sign in to \"{}\" at {}/login", user.email, user.role, org.name, config.public_url);
+            let user = demo::upsert_user(&db, &org, &email, &name, &password, role)
+                .await
+                .map_err(describe)?;
+            println!(
+                "{} ({}) can sign in to \"{}\" at {}/login",
+                user.email, user.role, org.name, config.public_url
+            );
         }
         Command::Serve => {
             let running = server::start(&config, db, shutdown_signal()).await?;
@@ -93,7 +119,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 fn describe(e: app::error::AppError) -> anyhow::Error {
     match &e {
         app::error::AppError::Validation { fields } => {
-            anyhow::anyhow!(fields.iter().map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message)).collect::<Vec<_>>().join("; "))
+            anyhow::anyhow!(
+                fields
+                    .iter()
+                    .map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
         }
         _ => anyhow::anyhow!("{e}"),
     }
@@ -105,7 +137,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -2,7 +2,10 @@
 //! shared by every `hitch serve` process on the same PostgreSQL.
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    sea_query::OnConflict,
+};
 use tower_sessions::{
     SessionStore,
     session::{Id, Record},
@@ -23,7 +26,10 @@ impl DbSessionStore {
 
     /// Removes expired sessions; called periodically by the server.
     pub async fn delete_expired(&self) -> std::result::Result<u64, sea_orm::DbErr> {
-        let res = session::Entity::delete_many().filter(session::Column::ExpiresAt.lt(Utc::now())).exec(&self.db).await?;
+        let res = session::Entity::delete_many()
+            .filter(session::Column::ExpiresAt.lt(Utc::now()))
+            .exec(&self.db)
+            .await?;
         Ok(res.rows_affected)
     }
 }
@@ -36,10 +42,19 @@ fn backend(e: impl std::fmt::Display) -> Error {
 impl SessionStore for DbSessionStore {
     async fn save(&self, record: &Record) -> Result<()> {
         let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
-        let expires_at = DateTime::<Utc>::from_timestamp(record.expiry_date.unix_timestamp(), 0).ok_or_else(|| Error::Encode("expiry out of range".into()))?;
-        let model = session::ActiveModel { id: Set(record.id.to_string()), data: Set(data), expires_at: Set(expires_at) };
+        let expires_at = DateTime::<Utc>::from_timestamp(record.expiry_date.unix_timestamp(), 0)
+            .ok_or_else(|| Error::Encode("expiry out of range".into()))?;
+        let model = session::ActiveModel {
+            id: Set(record.id.to_string()),
+            data: Set(data),
+            expires_at: Set(expires_at),
+        };
         session::Entity::insert(model)
-            .on_conflict(OnConflict::column(session::Column::Id).update_columns([session::Column::Data, session::Column::ExpiresAt]).to_owned())
+            .on_conflict(
+                OnConflict::column(session::Column::Id)
+                    .update_columns([session::Column::Data, session::Column::ExpiresAt])
+                    .to_owned(),
+            )
             .exec(&self.db)
             .await
             .map_err(backend)?;
@@ -56,12 +71,20 @@ impl SessionStore for DbSessionStore {
             return Ok(None);
         };
         let data = serde_json::from_str(&row.data).map_err(|e| Error::Decode(e.to_string()))?;
-        let expiry_date = time::OffsetDateTime::from_unix_timestamp(row.expires_at.timestamp()).map_err(|e| Error::Decode(e.to_string()))?;
-        Ok(Some(Record { id: *id, data, expiry_date }))
+        let expiry_date = time::OffsetDateTime::from_unix_timestamp(row.expires_at.timestamp())
+            .map_err(|e| Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        session::Entity::delete_by_id(id.to_string()).exec(&self.db).await.map_err(backend)?;
+        session::Entity::delete_by_id(id.to_string())
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 }

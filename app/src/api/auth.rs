@@ -12,7 +12,10 @@ pub async fn login(email: String, password: String) -> Result<CurrentUser, AppEr
     if password.is_empty() {
         return Err(AppError::field("password", "Enter your password."));
     }
-    let user = ctx::ports()?.auth.login(&ctx::parts()?, email.trim(), &password).await?;
+    let user = ctx::ports()?
+        .auth
+        .login(&ctx::parts()?, email.trim(), &password)
+        .await?;
     leptos_axum::redirect("/bookings");
     Ok(user)
 }

@@ -35,19 +35,33 @@ pub async fn create_booking(input: BookingInput) -> Result<BookingView, AppError
 }
 
 #[server(prefix = "/rpc", endpoint = "bookings/update")]
-pub async fn update_booking(id: String, revision: i64, input: BookingInput) -> Result<BookingView, AppError> {
+pub async fn update_booking(
+    id: String,
+    revision: i64,
+    input: BookingInput,
+) -> Result<BookingView, AppError> {
     use super::ctx;
     let user = ctx::user().await?;
-    let booking = ctx::ports()?.bookings.update(&user, &id, revision, &input).await?;
+    let booking = ctx::ports()?
+        .bookings
+        .update(&user, &id, revision, &input)
+        .await?;
     leptos_axum::redirect(&format!("/bookings?day={}&notice=updated", booking.date));
     Ok(booking)
 }
 
 #[server(prefix = "/rpc", endpoint = "bookings/cancel")]
-pub async fn cancel_booking(id: String, revision: i64, #[server(default)] reason: String) -> Result<BookingView, AppError> {
+pub async fn cancel_booking(
+    id: String,
+    revision: i64,
+    #[server(default)] reason: String,
+) -> Result<BookingView, AppError> {
     use super::ctx;
     let user = ctx::user().await?;
-    let booking = ctx::ports()?.bookings.cancel(&user, &id, revision, &reason).await?;
+    let booking = ctx::ports()?
+        .bookings
+        .cancel(&user, &id, revision, &reason)
+        .await?;
     leptos_axum::redirect(&format!("/bookings?day={}&notice=cancelled", booking.date));
     Ok(booking)
 }

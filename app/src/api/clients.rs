@@ -20,11 +20,18 @@ pub async fn get_client(id: String) -> Result<ClientView, AppError> {
 
 /// Creates a client when `id` is empty, otherwise updates that client.
 #[server(prefix = "/rpc", endpoint = "clients/save")]
-pub async fn save_client(#[server(default)] id: String, input: ClientInput) -> Result<ClientView, AppError> {
+pub async fn save_client(
+    #[server(default)] id: String,
+    input: ClientInput,
+) -> Result<ClientView, AppError> {
     use super::ctx;
     let user = ctx::user().await?;
     let ports = ctx::ports()?;
-    let client = if id.is_empty() { ports.clients.create(&user, &input).await? } else { ports.clients.update(&user, &id, &input).await? };
+    let client = if id.is_empty() {
+        ports.clients.create(&user, &input).await?
+    } else {
+        ports.clients.update(&user, &id, &input).await?
+    };
     leptos_axum::redirect("/clients?notice=saved");
     Ok(client)
 }

@@ -5,7 +5,10 @@ use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceStatus, Inv
 use crate::model::page::Page;
 
 #[server(prefix = "/rpc", endpoint = "invoices/list")]
-pub async fn list_invoices(#[server(default)] status: String, page: u64) -> Result<Page<InvoiceView>, AppError> {
+pub async fn list_invoices(
+    #[server(default)] status: String,
+    page: u64,
+) -> Result<Page<InvoiceView>, AppError> {
     use super::ctx;
     let user = ctx::user().await?;
     ctx::ports()?.invoices.list(&user, &status, page).await
@@ -38,8 +41,12 @@ pub async fn create_invoice(input: InvoiceInput) -> Result<InvoiceView, AppError
 pub async fn set_invoice_status(id: String, status: String) -> Result<InvoiceView, AppError> {
     use super::ctx;
     let user = ctx::manager().await?;
-    let status = InvoiceStatus::parse(&status).ok_or_else(|| AppError::field("status", "Unknown invoice status."))?;
-    let invoice = ctx::ports()?.invoices.set_status(&user, &id, status).await?;
+    let status = InvoiceStatus::parse(&status)
+        .ok_or_else(|| AppError::field("status", "Unknown invoice status."))?;
+    let invoice = ctx::ports()?
+        .invoices
+        .set_status(&user, &id, status)
+        .await?;
     leptos_axum::redirect(&format!("/invoices/{}", invoice.id));
     Ok(invoice)
 }

@@ -15,21 +15,35 @@ pub(crate) mod ctx {
     use crate::ports::Ports;
 
     pub fn ports() -> Result<Ports, AppError> {
-        use_context::<Ports>().ok_or_else(|| AppError::Internal { reference: "ports missing from context".into() })
+        use_context::<Ports>().ok_or_else(|| AppError::Internal {
+            reference: "ports missing from context".into(),
+        })
     }
 
     pub fn parts() -> Result<http::request::Parts, AppError> {
-        use_context::<http::request::Parts>().ok_or_else(|| AppError::Internal { reference: "request missing from context".into() })
+        use_context::<http::request::Parts>().ok_or_else(|| AppError::Internal {
+            reference: "request missing from context".into(),
+        })
     }
 
     /// The signed-in user, or `Unauthenticated`.
     pub async fn user() -> Result<CurrentUser, AppError> {
-        ports()?.auth.current_user(&parts()?).await?.ok_or(AppError::Unauthenticated)
+        ports()?
+            .auth
+            .current_user(&parts()?)
+            .await?
+            .ok_or(AppError::Unauthenticated)
     }
 
     /// The signed-in user if their role may manage money and settings.
     pub async fn manager() -> Result<CurrentUser, AppError> {
         let user = user().await?;
-        if user.role.can_manage() { Ok(user) } else { Err(AppError::Forbidden { role: user.role.as_str().into() }) }
+        if user.role.can_manage() {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden {
+                role: user.role.as_str().into(),
+            })
+        }
     }
 }

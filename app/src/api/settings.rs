@@ -10,7 +10,10 @@ pub async fn get_settings() -> Result<(OrgSettings, Vec<ResourceView>), AppError
     use super::ctx;
     let user = ctx::user().await?;
     let ports = ctx::ports()?;
-    Ok((ports.org.settings(&user).await?, ports.org.resources(&user).await?))
+    Ok((
+        ports.org.settings(&user).await?,
+        ports.org.resources(&user).await?,
+    ))
 }
 
 #[server(prefix = "/rpc", endpoint = "settings/save")]

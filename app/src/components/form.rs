@@ -15,12 +15,20 @@ where
     I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
     O: Clone + Send + Sync + 'static,
 {
-    Signal::derive(move || action.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned())))
+    Signal::derive(move || {
+        action
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned()))
+    })
 }
 
 #[component]
 pub fn ErrorText(#[prop(into)] message: Signal<Option<String>>, id: String) -> impl IntoView {
-    move || message.get().map(|m| view! { <p id=id.clone() class="mt-1 text-sm text-rose-700">{m}</p> })
+    move || {
+        message
+            .get()
+            .map(|m| view! { <p id=id.clone() class="mt-1 text-sm text-rose-700">{m}</p> })
+    }
 }
 
 /// A labelled input. `name` is the form name; `field` is the key errors use for it.

@@ -13,7 +13,11 @@ pub const CARD: &str = "rounded-lg border border-slate-200 bg-white shadow-sm";
 
 /// Page title row with an optional action on the right.
 #[component]
-pub fn PageHeader(title: &'static str, #[prop(optional, into)] subtitle: Option<String>, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+pub fn PageHeader(
+    title: &'static str,
+    #[prop(optional, into)] subtitle: Option<String>,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
     view! {
         <leptos_meta::Title text=title />
         <div class="mb-6 flex flex-wrap items-end justify-between gap-3">
@@ -44,13 +48,15 @@ pub fn Badge(#[prop(into)] text: String, tone: &'static str) -> impl IntoView {
 pub fn Notice() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let text = move || {
-        query.with(|q| q.get("notice")).and_then(|n| match n.as_str() {
-            "created" => Some("Booking created."),
-            "updated" => Some("Booking updated."),
-            "cancelled" => Some("Booking cancelled."),
-            "saved" => Some("Saved."),
-            _ => None,
-        })
+        query
+            .with(|q| q.get("notice"))
+            .and_then(|n| match n.as_str() {
+                "created" => Some("Booking created."),
+                "updated" => Some("Booking updated."),
+                "cancelled" => Some("Booking cancelled."),
+                "saved" => Some("Saved."),
+                _ => None,
+            })
     };
     move || {
         text().map(|t| {
@@ -105,7 +111,10 @@ pub fn Empty(title: &'static str, #[prop(into)] hint: String) -> impl IntoView {
 pub fn Pager<T: 'static>(page: Page<T>, base: String) -> impl IntoView {
     let sep = if base.contains('?') { "&" } else { "?" };
     let link = move |p: u64| format!("{base}{sep}page={p}");
-    let (prev, next) = (page.has_prev().then(|| link(page.page - 1)), page.has_next().then(|| link(page.page + 1)));
+    let (prev, next) = (
+        page.has_prev().then(|| link(page.page - 1)),
+        page.has_next().then(|| link(page.page + 1)),
+    );
     view! {
         <nav class="mt-4 flex items-center justify-between text-sm text-slate-600" aria-label="Pages">
             <span>{format!("Page {} of {} · {} in all", page.page, page.pages(), page.total)}</span>

@@ -72,6 +72,11 @@ impl ActorKind {
 
 impl From<&CurrentUser> for Actor {
     fn from(u: &CurrentUser) -> Self {
-        Actor { org_id: u.org_id.clone(), kind: ActorKind::User, id: u.user_id.clone(), label: u.email.clone() }
+        Actor {
+            org_id: u.org_id.clone(),
+            kind: ActorKind::User,
+            id: u.user_id.clone(),
+            label: u.email.clone(),
+        }
     }
 }

@@ -16,8 +16,13 @@ pub enum BookingStatus {
 }
 
 impl BookingStatus {
-    pub const ALL: [BookingStatus; 5] =
-        [BookingStatus::Pending, BookingStatus::Confirmed, BookingStatus::Cancelled, BookingStatus::Completed, BookingStatus::NoShow];
+    pub const ALL: [BookingStatus; 5] = [
+        BookingStatus::Pending,
+        BookingStatus::Confirmed,
+        BookingStatus::Cancelled,
+        BookingStatus::Completed,
+        BookingStatus::NoShow,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -131,7 +136,10 @@ impl BookingInput {
         let party = self.party_size.trim().parse::<i64>();
         match party {
             Ok(n) if (1..=MAX_PARTY as i64).contains(&n) => {}
-            Ok(_) => push("party_size", &format!("Party size must be between 1 and {MAX_PARTY}.")),
+            Ok(_) => push(
+                "party_size",
+                &format!("Party size must be between 1 and {MAX_PARTY}."),
+            ),
             Err(_) => push("party_size", "Enter the number of guests, like 4."),
         }
         let status = match self.status.trim() {
@@ -139,10 +147,16 @@ impl BookingInput {
             s => BookingStatus::parse(s).filter(|s| *s != BookingStatus::Cancelled),
         };
         if status.is_none() {
-            push("status", "Choose pending, confirmed, completed or no-show (cancel with the Cancel button).");
+            push(
+                "status",
+                "Choose pending, confirmed, completed or no-show (cancel with the Cancel button).",
+            );
         }
         if self.notes.chars().count() > MAX_NOTES {
-            push("notes", &format!("Keep notes under {MAX_NOTES} characters."));
+            push(
+                "notes",
+                &format!("Keep notes under {MAX_NOTES} characters."),
+            );
         }
         let deposit = parse_amount(&self.deposit, currency);
         if let Err(m) = &deposit {
@@ -152,9 +166,12 @@ impl BookingInput {
         if !errors.is_empty() {
             return Err(AppError::Validation { fields: errors });
         }
-        let (Some(date), Some(s), Some(e), Ok(party), Some(status), Ok(deposit_minor)) = (date, start, end, party, status, deposit)
+        let (Some(date), Some(s), Some(e), Ok(party), Some(status), Ok(deposit_minor)) =
+            (date, start, end, party, status, deposit)
         else {
-            return Err(AppError::Internal { reference: "booking validation".into() });
+            return Err(AppError::Internal {
+                reference: "booking validation".into(),
+            });
         };
         Ok(ValidBooking {
             resource_id: self.resource_id.trim().to_string(),
@@ -171,7 +188,9 @@ impl BookingInput {
 
 fn parse_time(raw: &str) -> Option<NaiveTime> {
     let raw = raw.trim();
-    NaiveTime::parse_from_str(raw, "%H:%M").or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M:%S")).ok()
+    NaiveTime::parse_from_str(raw, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M:%S"))
+        .ok()
 }
 
 /// Filters of the bookings list, straight from the query string.
@@ -246,7 +265,10 @@ mod tests {
         i.date = "24/12/2026".into();
         i.deposit = "lots".into();
         i.status = "cancelled".into();
-        assert_eq!(fields(i.validate("EUR").unwrap_err()), ["date", "party_size", "status", "deposit"]);
+        assert_eq!(
+            fields(i.validate("EUR").unwrap_err()),
+            ["date", "party_size", "status", "deposit"]
+        );
     }
 
     #[test]

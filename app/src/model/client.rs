@@ -32,20 +32,35 @@ impl ClientInput {
         if name.is_empty() {
             errors.push(FieldError::new("name", "Enter the guest's name."));
         } else if name.chars().count() > 120 {
-            errors.push(FieldError::new("name", "Keep the name under 120 characters."));
+            errors.push(FieldError::new(
+                "name",
+                "Keep the name under 120 characters.",
+            ));
         }
         if !email.is_empty() && !looks_like_email(&email) {
-            errors.push(FieldError::new("email", "Enter an email address like name@example.com."));
+            errors.push(FieldError::new(
+                "email",
+                "Enter an email address like name@example.com.",
+            ));
         }
         if !phone.is_empty() && !looks_like_phone(&phone) {
-            errors.push(FieldError::new("phone", "Enter a phone number: digits, spaces, +, - and brackets only."));
+            errors.push(FieldError::new(
+                "phone",
+                "Enter a phone number: digits, spaces, +, - and brackets only.",
+            ));
         }
-        if errors.is_empty() { Ok(ClientInput { name, email, phone }) } else { Err(AppError::Validation { fields: errors }) }
+        if errors.is_empty() {
+            Ok(ClientInput { name, email, phone })
+        } else {
+            Err(AppError::Validation { fields: errors })
+        }
     }
 }
 
 pub fn looks_like_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     s.len() <= 254
         && !local.is_empty()
         && domain.contains('.')
@@ -57,7 +72,9 @@ pub fn looks_like_email(s: &str) -> bool {
 
 fn looks_like_phone(s: &str) -> bool {
     let digits = s.chars().filter(|c| c.is_ascii_digit()).count();
-    (6..=20).contains(&digits) && s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    (6..=20).contains(&digits)
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
 }
 
 #[cfg(test)]
@@ -66,15 +83,25 @@ mod tests {
 
     #[test]
     fn reports_every_bad_field_at_once() {
-        let input = ClientInput { name: " ".into(), email: "nope".into(), phone: "call me".into() };
-        let Err(AppError::Validation { fields }) = input.validate() else { panic!("expected validation error") };
+        let input = ClientInput {
+            name: " ".into(),
+            email: "nope".into(),
+            phone: "call me".into(),
+        };
+        let Err(AppError::Validation { fields }) = input.validate() else {
+            panic!("expected validation error")
+        };
         let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(names, ["name", "email", "phone"]);
     }
 
     #[test]
     fn trims_and_normalises_good_input() {
-        let input = ClientInput { name: " Ada Lovelace ".into(), email: "Ada@Example.org".into(), phone: "+44 20 7946 0958".into() };
+        let input = ClientInput {
+            name: " Ada Lovelace ".into(),
+            email: "Ada@Example.org".into(),
+            phone: "+44 20 7946 0958".into(),
+        };
         let ok = input.validate().expect("valid");
         assert_eq!(ok.name, "Ada Lovelace");
         assert_eq!(ok.email, "ada@example.org");

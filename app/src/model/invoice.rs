@@ -113,7 +113,9 @@ pub struct LineInput {
 
 impl LineInput {
     fn is_blank(&self) -> bool {
-        self.description.trim().is_empty() && self.quantity.trim().is_empty() && self.unit_amount.trim().is_empty()
+        self.description.trim().is_empty()
+            && self.quantity.trim().is_empty()
+            && self.unit_amount.trim().is_empty()
     }
 }
 
@@ -149,7 +151,10 @@ pub struct ValidInvoice {
 
 impl ValidInvoice {
     pub fn total_minor(&self) -> i64 {
-        self.lines.iter().map(|l| l.unit_amount_minor * i64::from(l.quantity)).sum()
+        self.lines
+            .iter()
+            .map(|l| l.unit_amount_minor * i64::from(l.quantity))
+            .sum()
     }
 }
 
@@ -159,30 +164,48 @@ impl InvoiceInput {
     pub fn validate(&self, currency: &str) -> Result<ValidInvoice, AppError> {
         let mut errors = Vec::new();
         if self.client_id.trim().is_empty() {
-            errors.push(FieldError::new("client_id", "Choose who the invoice is for."));
+            errors.push(FieldError::new(
+                "client_id",
+                "Choose who the invoice is for.",
+            ));
         }
         let due_on = NaiveDate::parse_from_str(self.due_on.trim(), "%Y-%m-%d").ok();
         if due_on.is_none() {
-            errors.push(FieldError::new("due_on", "Enter a due date like 2026-12-31."));
+            errors.push(FieldError::new(
+                "due_on",
+                "Enter a due date like 2026-12-31.",
+            ));
         }
         if self.notes.chars().count() > 2000 {
-            errors.push(FieldError::new("notes", "Keep notes under 2000 characters."));
+            errors.push(FieldError::new(
+                "notes",
+                "Keep notes under 2000 characters.",
+            ));
         }
         let mut lines = Vec::new();
         if self.lines.len() > MAX_LINES {
-            errors.push(FieldError::new("lines", format!("An invoice has at most {MAX_LINES} lines.")));
+            errors.push(FieldError::new(
+                "lines",
+                format!("An invoice has at most {MAX_LINES} lines."),
+            ));
         }
         for (i, line) in self.lines.iter().enumerate().filter(|(_, l)| !l.is_blank()) {
             let description = line.description.trim().to_string();
             if description.is_empty() || description.chars().count() > 200 {
-                errors.push(FieldError::new(format!("lines.{i}.description"), "Describe the line (up to 200 characters)."));
+                errors.push(FieldError::new(
+                    format!("lines.{i}.description"),
+                    "Describe the line (up to 200 characters).",
+                ));
             }
             let quantity = match line.quantity.trim() {
                 "" => Some(1),
                 q => q.parse::<u32>().ok().filter(|q| (1..=10_000).contains(q)),
             };
             if quantity.is_none() {
-                errors.push(FieldError::new(format!("lines.{i}.quantity"), "Quantity is a whole number from 1 to 10000."));
+                errors.push(FieldError::new(
+                    format!("lines.{i}.quantity"),
+                    "Quantity is a whole number from 1 to 10000.",
+                ));
             }
             let amount = match parse_amount(&line.unit_amount, currency) {
                 Ok(0) if line.unit_amount.trim().is_empty() => Err("Enter the price.".to_string()),
@@ -192,7 +215,11 @@ impl InvoiceInput {
                 errors.push(FieldError::new(format!("lines.{i}.unit_amount"), m.clone()));
             }
             if let (Some(quantity), Ok(unit_amount_minor)) = (quantity, amount) {
-                lines.push(ValidLine { description, quantity, unit_amount_minor });
+                lines.push(ValidLine {
+                    description,
+                    quantity,
+                    unit_amount_minor,
+                });
             }
         }
         if self.lines.iter().all(LineInput::is_blank) {
@@ -224,7 +251,11 @@ mod tests {
     use super::*;
 
     fn line(d: &str, q: &str, a: &str) -> LineInput {
-        LineInput { description: d.into(), quantity: q.into(), unit_amount: a.into() }
+        LineInput {
+            description: d.into(),
+            quantity: q.into(),
+            unit_amount: a.into(),
+        }
     }
 
     #[test]
@@ -232,7 +263,11 @@ mod tests {
         let input = InvoiceInput {
             client_id: "cli_1".into(),
             due_on: "2026-12-31".into(),
-            lines: vec![line("Dinner", "2", "45.00"), line("", "", ""), line("Wine", "", "30")],
+            lines: vec![
+                line("Dinner", "2", "45.00"),
+                line("", "", ""),
+                line("Wine", "", "30"),
+            ],
             ..Default::default()
         };
         let v = input.validate("EUR").expect("valid");
@@ -248,15 +283,28 @@ mod tests {
             lines: vec![line("Dinner", "0", "x")],
             ..Default::default()
         };
-        let Err(AppError::Validation { fields }) = input.validate("EUR") else { panic!("expected error") };
+        let Err(AppError::Validation { fields }) = input.validate("EUR") else {
+            panic!("expected error")
+        };
         let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(names, ["due_on", "lines.0.quantity", "lines.0.unit_amount"]);
     }
 
     #[test]
     fn an_invoice_needs_a_line() {
-        let input = InvoiceInput { client_id: "c".into(), due_on: "2026-12-31".into(), ..Default::default() };
-        assert_eq!(input.validate("EUR").unwrap_err().field_message("lines").as_deref(), Some("Add at least one line."));
+        let input = InvoiceInput {
+            client_id: "c".into(),
+            due_on: "2026-12-31".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            input
+                .validate("EUR")
+                .unwrap_err()
+                .field_message("lines")
+                .as_deref(),
+            Some("Add at least one line.")
+        );
     }
 
     #[test]

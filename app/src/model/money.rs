@@ -20,7 +20,11 @@ pub fn is_supported_currency(code: &str) -> bool {
 }
 
 fn exponent(currency: &str) -> u32 {
-    CURRENCIES.iter().find(|(c, _, _)| *c == currency).map(|(_, e, _)| *e).unwrap_or(2)
+    CURRENCIES
+        .iter()
+        .find(|(c, _, _)| *c == currency)
+        .map(|(_, e, _)| *e)
+        .unwrap_or(2)
 }
 
 /// Parses "12.5", "12,50" or "1200" into minor units; rejects negatives, junk and
@@ -42,8 +46,19 @@ pub fn parse_amount(raw: &str, currency: &str) -> Result<i64, String> {
     if frac.len() > exp as usize {
         return Err(format!("{currency} has at most {exp} decimal places."));
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| "That amount is too large.".to_string())? };
-    let mut frac_val: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| "Enter an amount like 25.50.".to_string())? };
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole
+            .parse()
+            .map_err(|_| "That amount is too large.".to_string())?
+    };
+    let mut frac_val: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse()
+            .map_err(|_| "Enter an amount like 25.50.".to_string())?
+    };
     for _ in frac.len()..exp as usize {
         frac_val *= 10;
     }
@@ -61,12 +76,21 @@ pub fn amount_input(minor: i64, currency: &str) -> String {
         return minor.to_string();
     }
     let div = 10_i64.pow(exp);
-    format!("{}.{:0width$}", minor / div, (minor % div).abs(), width = exp as usize)
+    format!(
+        "{}.{:0width$}",
+        minor / div,
+        (minor % div).abs(),
+        width = exp as usize
+    )
 }
 
 /// Display text with the currency symbol ("€12.50").
 pub fn format_amount(minor: i64, currency: &str) -> String {
-    let symbol = CURRENCIES.iter().find(|(c, _, _)| *c == currency).map(|(_, _, s)| *s).unwrap_or(currency);
+    let symbol = CURRENCIES
+        .iter()
+        .find(|(c, _, _)| *c == currency)
+        .map(|(_, _, s)| *s)
+        .unwrap_or(currency);
     let sign = if minor < 0 { "-" } else { "" };
     format!("{sign}{symbol}{}", amount_input(minor.abs(), currency))
 }

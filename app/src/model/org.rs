@@ -22,21 +22,41 @@ pub struct OrgSettingsInput {
 
 impl OrgSettingsInput {
     /// `known_zone` says whether an IANA zone name exists (the zone database is server-only).
-    pub fn validate(&self, known_zone: impl Fn(&str) -> bool) -> Result<OrgSettingsInput, AppError> {
+    pub fn validate(
+        &self,
+        known_zone: impl Fn(&str) -> bool,
+    ) -> Result<OrgSettingsInput, AppError> {
         let mut errors = Vec::new();
         let name = self.name.trim().to_string();
         let time_zone = self.time_zone.trim().to_string();
         let currency = self.currency.trim().to_uppercase();
         if name.is_empty() || name.chars().count() > 120 {
-            errors.push(FieldError::new("name", "Enter the business name (up to 120 characters)."));
+            errors.push(FieldError::new(
+                "name",
+                "Enter the business name (up to 120 characters).",
+            ));
         }
         if !known_zone(&time_zone) {
-            errors.push(FieldError::new("time_zone", "Choose a time zone like Europe/Paris or America/New_York."));
+            errors.push(FieldError::new(
+                "time_zone",
+                "Choose a time zone like Europe/Paris or America/New_York.",
+            ));
         }
         if !is_supported_currency(&currency) {
-            errors.push(FieldError::new("currency", "Choose one of the listed currencies."));
+            errors.push(FieldError::new(
+                "currency",
+                "Choose one of the listed currencies.",
+            ));
         }
-        if errors.is_empty() { Ok(OrgSettingsInput { name, time_zone, currency }) } else { Err(AppError::Validation { fields: errors }) }
+        if errors.is_empty() {
+            Ok(OrgSettingsInput {
+                name,
+                time_zone,
+                currency,
+            })
+        } else {
+            Err(AppError::Validation { fields: errors })
+        }
     }
 }
 
@@ -74,8 +94,14 @@ mod tests {
 
     #[test]
     fn settings_name_each_bad_field() {
-        let input = OrgSettingsInput { name: "".into(), time_zone: "Mars/Olympus".into(), currency: "XXX".into() };
-        let Err(AppError::Validation { fields }) = input.validate(|z| z == "Europe/Paris") else { panic!("expected error") };
+        let input = OrgSettingsInput {
+            name: "".into(),
+            time_zone: "Mars/Olympus".into(),
+            currency: "XXX".into(),
+        };
+        let Err(AppError::Validation { fields }) = input.validate(|z| z == "Europe/Paris") else {
+            panic!("expected error")
+        };
         assert_eq!(fields.len(), 3);
     }
 }

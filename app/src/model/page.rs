@@ -23,7 +23,9 @@ impl<T> Page<T> {
 
 /// Reads a 1-based page number from a query string value; anything odd becomes page 1.
 pub fn parse_page(raw: Option<&str>) -> u64 {
-    raw.and_then(|p| p.trim().parse::<u64>().ok()).filter(|p| *p >= 1).unwrap_or(1)
+    raw.and_then(|p| p.trim().parse::<u64>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -32,10 +34,20 @@ mod tests {
 
     #[test]
     fn page_count_rounds_up_and_never_drops_below_one() {
-        let p = Page::<u8> { items: vec![], page: 1, per_page: 25, total: 51 };
+        let p = Page::<u8> {
+            items: vec![],
+            page: 1,
+            per_page: 25,
+            total: 51,
+        };
         assert_eq!(p.pages(), 3);
         assert!(p.has_next());
-        let empty = Page::<u8> { items: vec![], page: 1, per_page: 25, total: 0 };
+        let empty = Page::<u8> {
+            items: vec![],
+            page: 1,
+            per_page: 25,
+            total: 0,
+        };
         assert_eq!(empty.pages(), 1);
         assert!(!empty.has_next() && !empty.has_prev());
     }

@@ -30,15 +30,18 @@ impl OpeningHours {
         }
         // The window that holds `start` opened either on start's day or, for a late
         // close, the day before.
-        [start.date(), start.date() - Duration::days(1)].into_iter().any(|day| {
-            let Some((open, close)) = self.0[day.weekday().num_days_from_monday() as usize] else {
-                return false;
-            };
-            let midnight = day.and_time(NaiveTime::MIN);
-            let opens = midnight + Duration::minutes(open.into());
-            let closes = midnight + Duration::minutes(close.into());
-            start >= opens && end <= closes
-        })
+        [start.date(), start.date() - Duration::days(1)]
+            .into_iter()
+            .any(|day| {
+                let Some((open, close)) = self.0[day.weekday().num_days_from_monday() as usize]
+                else {
+                    return false;
+                };
+                let midnight = day.and_time(NaiveTime::MIN);
+                let opens = midnight + Duration::minutes(open.into());
+                let closes = midnight + Duration::minutes(close.into());
+                start >= opens && end <= closes
+            })
     }
 
     /// "Mon–Sun 12:00–23:00" style summary for lists.
@@ -53,12 +56,20 @@ impl OpeningHours {
                 j += 1;
             }
             if let Some((o, c)) = w {
-                let days = if i == j { DAYS[i].to_string() } else { format!("{}–{}", DAYS[i], DAYS[j]) };
+                let days = if i == j {
+                    DAYS[i].to_string()
+                } else {
+                    format!("{}–{}", DAYS[i], DAYS[j])
+                };
                 parts.push(format!("{days} {}–{}", hhmm(o), hhmm(c)));
             }
             i = j + 1;
         }
-        if parts.is_empty() { "Closed".into() } else { parts.join(", ") }
+        if parts.is_empty() {
+            "Closed".into()
+        } else {
+            parts.join(", ")
+        }
     }
 }
 

@@ -2,9 +2,14 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::bookings::{CancelBooking, CreateBooking, UpdateBooking, booking_options, get_booking, list_bookings};
+use crate::api::bookings::{
+    CancelBooking, CreateBooking, UpdateBooking, booking_options, get_booking, list_bookings,
+};
 use crate::components::form::{SelectField, TextField, action_error};
-use crate::components::ui::{BTN, BTN_DANGER, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice, PageHeader, Pager};
+use crate::components::ui::{
+    BTN, BTN_DANGER, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice,
+    PageHeader, Pager,
+};
 use crate::error::AppError;
 use crate::model::booking::{BookingFilter, BookingFormOptions, BookingStatus, BookingView};
 use crate::model::page::parse_page;
@@ -140,7 +145,9 @@ pub fn NewBookingPage() -> impl IntoView {
 pub fn EditBookingPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let data = Resource::new(id, |id| async move { Ok::<_, AppError>((get_booking(id).await?, booking_options().await?)) });
+    let data = Resource::new(id, |id| async move {
+        Ok::<_, AppError>((get_booking(id).await?, booking_options().await?))
+    });
     let update = ServerAction::<UpdateBooking>::new();
     let cancel = ServerAction::<CancelBooking>::new();
     let error = action_error(update);
@@ -194,20 +201,66 @@ pub fn EditBookingPage() -> impl IntoView {
 
 /// The fields shared by the new and edit forms.
 #[component]
-fn BookingFields(opts: BookingFormOptions, booking: Option<BookingView>, error: Signal<Option<AppError>>) -> impl IntoView {
+fn BookingFields(
+    opts: BookingFormOptions,
+    booking: Option<BookingView>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
     let b = booking.clone();
-    let get = move |f: &dyn Fn(&BookingView) -> String, default: String| b.as_ref().map(f).unwrap_or(default);
+    let get = move |f: &dyn Fn(&BookingView) -> String, default: String| {
+        b.as_ref().map(f).unwrap_or(default)
+    };
     let currency = opts.currency.clone();
-    let deposit = get(&|b| if b.deposit_minor > 0 { crate::model::money::amount_input(b.deposit_minor, &currency) } else { String::new() }, String::new());
-    let first_slot = opts.resources.first().map(|r| r.slot_minutes).unwrap_or(120);
-    let default_end = format!("{:02}:{:02}", (19 * 60 + first_slot) / 60 % 24, (19 * 60 + first_slot) % 60);
-    let resources = opts.resources.iter().map(|r| (r.id.clone(), format!("{} (up to {} guests)", r.name, r.capacity))).collect();
-    let clients = opts.clients.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
-    let statuses = [BookingStatus::Confirmed, BookingStatus::Pending, BookingStatus::Completed, BookingStatus::NoShow]
-        .into_iter()
-        .map(|s| (s.as_str().to_string(), s.label().to_string()))
+    let deposit = get(
+        &|b| {
+            if b.deposit_minor > 0 {
+                crate::model::money::amount_input(b.deposit_minor, &currency)
+            } else {
+                String::new()
+            }
+        },
+        String::new(),
+    );
+    let first_slot = opts
+        .resources
+        .first()
+        .map(|r| r.slot_minutes)
+        .unwrap_or(120);
+    let default_end = format!(
+        "{:02}:{:02}",
+        (19 * 60 + first_slot) / 60 % 24,
+        (19 * 60 + first_slot) % 60
+    );
+    let resources = opts
+        .resources
+        .iter()
+        .map(|r| {
+            (
+                r.id.clone(),
+                format!("{} (up to {} guests)", r.name, r.capacity),
+            )
+        })
         .collect();
-    let hours = opts.resources.iter().map(|r| format!("{}: {}", r.name, r.opening_hours.summary())).collect::<Vec<_>>().join(" · ");
+    let clients = opts
+        .clients
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    let statuses = [
+        BookingStatus::Confirmed,
+        BookingStatus::Pending,
+        BookingStatus::Completed,
+        BookingStatus::NoShow,
+    ]
+    .into_iter()
+    .map(|s| (s.as_str().to_string(), s.label().to_string()))
+    .collect();
+    let hours = opts
+        .resources
+        .iter()
+        .map(|r| format!("{}: {}", r.name, r.opening_hours.summary()))
+        .collect::<Vec<_>>()
+        .join(" · ");
     view! {
         <div class="grid gap-4 md:grid-cols-2">
             <SelectField label="Resource" name="input[resource_id]" field="resource_id" error options=resources

@@ -4,14 +4,23 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::clients::{SaveClient, get_client, list_clients};
 use crate::components::form::{TextField, action_error};
-use crate::components::ui::{BTN, BTN_SECONDARY, CARD, Empty, ErrorBox, INPUT, LoadError, Notice, PageHeader, Pager};
+use crate::components::ui::{
+    BTN, BTN_SECONDARY, CARD, Empty, ErrorBox, INPUT, LoadError, Notice, PageHeader, Pager,
+};
 use crate::model::client::ClientView;
 use crate::model::page::parse_page;
 
 #[component]
 pub fn ClientsPage() -> impl IntoView {
     let query = use_query_map();
-    let args = move || query.with(|q| (q.get("q").unwrap_or_default(), parse_page(q.get("page").as_deref())));
+    let args = move || {
+        query.with(|q| {
+            (
+                q.get("q").unwrap_or_default(),
+                parse_page(q.get("page").as_deref()),
+            )
+        })
+    };
     let data = Resource::new(args, |(q, p)| list_clients(q, p));
     view! {
         <PageHeader title="Clients">
@@ -65,7 +74,10 @@ pub fn NewClientPage() -> impl IntoView {
 #[component]
 pub fn EditClientPage() -> impl IntoView {
     let params = use_params_map();
-    let data = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), get_client);
+    let data = Resource::new(
+        move || params.with(|p| p.get("id").unwrap_or_default()),
+        get_client,
+    );
     view! {
         <PageHeader title="Client" />
         <Suspense fallback=|| ()>

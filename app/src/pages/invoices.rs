@@ -2,9 +2,13 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::invoices::{CreateInvoice, SetInvoiceStatus, get_invoice, invoice_options, list_invoices};
+use crate::api::invoices::{
+    CreateInvoice, SetInvoiceStatus, get_invoice, invoice_options, list_invoices,
+};
 use crate::components::form::{ErrorText, SelectField, TextField, action_error, field_error};
-use crate::components::ui::{BTN, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, PageHeader, Pager};
+use crate::components::ui::{
+    BTN, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, PageHeader, Pager,
+};
 use crate::error::AppError;
 use crate::model::invoice::{InvoiceStatus, InvoiceView};
 use crate::model::page::parse_page;
@@ -25,7 +29,14 @@ pub fn invoice_tone(s: InvoiceStatus) -> &'static str {
 #[component]
 pub fn InvoicesPage() -> impl IntoView {
     let query = use_query_map();
-    let args = move || query.with(|q| (q.get("status").unwrap_or_default(), parse_page(q.get("page").as_deref())));
+    let args = move || {
+        query.with(|q| {
+            (
+                q.get("status").unwrap_or_default(),
+                parse_page(q.get("page").as_deref()),
+            )
+        })
+    };
     let data = Resource::new(args, |(s, p)| list_invoices(s, p));
     view! {
         <PageHeader title="Invoices">
@@ -155,7 +166,10 @@ fn LineRow(i: usize, error: Signal<Option<AppError>>) -> impl IntoView {
 #[component]
 pub fn InvoicePage() -> impl IntoView {
     let params = use_params_map();
-    let data = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), get_invoice);
+    let data = Resource::new(
+        move || params.with(|p| p.get("id").unwrap_or_default()),
+        get_invoice,
+    );
     let action = ServerAction::<SetInvoiceStatus>::new();
     let error = action_error(action);
     view! {

@@ -11,7 +11,11 @@ pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let error = action_error(login);
     // Field errors show under their field; anything else goes in the box above.
-    let general = Signal::derive(move || error.get().filter(|e| !matches!(e, AppError::Validation { .. })));
+    let general = Signal::derive(move || {
+        error
+            .get()
+            .filter(|e| !matches!(e, AppError::Validation { .. }))
+    });
     view! {
         <Title text="Sign in" />
         <main class="flex min-h-screen items-center justify-center px-4">

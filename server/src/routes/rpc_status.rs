@@ -8,7 +8,9 @@ const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 
 pub async fn fix_status(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
-    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
         return res;
     }
     let (mut parts, body) = res.into_parts();
@@ -24,7 +26,8 @@ pub async fn fix_status(req: Request, next: Next) -> Response {
     }
     match err {
         Some(err) => {
-            parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            parts.status =
+                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             if matches!(err, AppError::Internal { .. }) {
                 tracing::error!(error = %err, "server function failed");
             }

@@ -26,6 +26,8 @@ pub async fn record(
         details: Set(details.to_string()),
         created_at: Set(Utc::now()),
     };
-    audit_log::Entity::insert(row).exec_without_returning(db).await?;
+    audit_log::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }

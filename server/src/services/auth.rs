@@ -9,7 +9,9 @@ use argon2::{
 use async_trait::async_trait;
 use chrono::Utc;
 use http::request::Parts;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
 use tower_sessions::Session;
 
 use crate::db::entities::{organization, user};
@@ -19,11 +21,18 @@ const SESSION_USER: &str = "uid";
 
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(internal)
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(internal)
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A real hash of a random password: verifying against it when the email is unknown
@@ -36,13 +45,29 @@ pub struct AuthService {
 }
 
 fn session(parts: &Parts) -> AppResult<Session> {
-    parts.extensions.get::<Session>().cloned().ok_or_else(|| internal("session layer missing"))
+    parts
+        .extensions
+        .get::<Session>()
+        .cloned()
+        .ok_or_else(|| internal("session layer missing"))
 }
 
 /// Loads the user and their organization as the dashboard sees them.
 pub async fn load_user(db: &DatabaseConnection, user_id: &str) -> AppResult<Option<CurrentUser>> {
-    let Some(u) = user::Entity::find_by_id(user_id).one(db).await.or_internal()? else { return Ok(None) };
-    let Some(org) = organization::Entity::find_by_id(&u.organization_id).one(db).await.or_internal()? else { return Ok(None) };
+    let Some(u) = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await
+        .or_internal()?
+    else {
+        return Ok(None);
+    };
+    let Some(org) = organization::Entity::find_by_id(&u.organization_id)
+        .one(db)
+        .await
+        .or_internal()?
+    else {
+        return Ok(None);
+    };
     Ok(Some(CurrentUser {
         user_id: u.id,
         org_id: org.id,
@@ -57,11 +82,20 @@ pub async fn load_user(db: &DatabaseConnection, user_id: &str) -> AppResult<Opti
 impl AuthPort for AuthService {
     async fn login(&self, parts: &Parts, email: &str, password: &str) -> AppResult<CurrentUser> {
         let email = email.trim().to_lowercase();
-        let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&self.db).await.or_internal()?;
-        let hash = found.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+        let found = user::Entity::find()
+            .filter(user::Column::Email.eq(&email))
+            .one(&self.db)
+            .await
+            .or_internal()?;
+        let hash = found
+            .as_ref()
+            .map(|u| u.password_hash.clone())
+            .unwrap_or_else(|| DUMMY_HASH.clone());
         let password = password.to_string();
         // Argon2 is deliberately slow: keep it off the async workers.
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.or_internal()?;
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .or_internal()?;
         let Some(found) = found.filter(|_| ok) else {
             tracing::info!(email = %email, "sign-in refused");
             return Err(AppError::BadCredentials);
@@ -69,12 +103,17 @@ impl AuthPort for AuthService {
         let session = session(parts)?;
         // A new session id at sign-in, so a planted cookie cannot ride along.
         session.cycle_id().await.or_internal()?;
-        session.insert(SESSION_USER, &found.id).await.or_internal()?;
+        session
+            .insert(SESSION_USER, &found.id)
+            .await
+            .or_internal()?;
         let mut active: user::ActiveModel = found.clone().into();
         active.last_login_at = Set(Some(Utc::now()));
         active.update(&self.db).await.or_internal()?;
         tracing::info!(user = %found.id, "signed in");
-        load_user(&self.db, &found.id).await?.ok_or(AppError::BadCredentials)
+        load_user(&self.db, &found.id)
+            .await?
+            .ok_or(AppError::BadCredentials)
     }
 
     async fn logout(&self, parts: &Parts) -> AppResult<()> {
@@ -83,7 +122,9 @@ impl AuthPort for AuthService {
 
     async fn current_user(&self, parts: &Parts) -> AppResult<Option<CurrentUser>> {
         let session = session(parts)?;
-        let Some(uid) = session.get::<String>(SESSION_USER).await.or_internal()? else { return Ok(None) };
+        let Some(uid) = session.get::<String>(SESSION_USER).await.or_internal()? else {
+            return Ok(None);
+        };
         load_user(&self.db, &uid).await
     }
 }

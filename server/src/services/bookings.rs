@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use app::error::{AppError, FieldError};
 use app::model::auth::{Actor, CurrentUser};
-use app::model::booking::{BookingFilter, BookingFormOptions, BookingInput, BookingStatus, BookingView, ValidBooking};
+use app::model::booking::{
+    BookingFilter, BookingFormOptions, BookingInput, BookingStatus, BookingView, ValidBooking,
+};
 use app::model::money::format_amount;
 use app::model::page::Page;
 use app::ports::{AppResult, BookingsPort};
@@ -15,8 +17,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    TransactionTrait, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -35,10 +38,21 @@ pub fn to_utc(tz: Tz, local: NaiveDateTime, field: &str) -> AppResult<DateTime<U
     tz.from_local_datetime(&local)
         .earliest()
         .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| AppError::field(field, "That time does not exist on this day (the clocks change)."))
+        .ok_or_else(|| {
+            AppError::field(
+                field,
+                "That time does not exist on this day (the clocks change).",
+            )
+        })
 }
 
-fn view(b: booking::Model, tz: Tz, currency: &str, resources: &HashMap<String, String>, clients: &HashMap<String, String>) -> BookingView {
+fn view(
+    b: booking::Model,
+    tz: Tz,
+    currency: &str,
+    resources: &HashMap<String, String>,
+    clients: &HashMap<String, String>,
+) -> BookingView {
     let start = b.starts_at.with_timezone(&tz);
     let end = b.ends_at.with_timezone(&tz);
     BookingView {
@@ -60,21 +74,43 @@ fn view(b: booking::Model, tz: Tz, currency: &str, resources: &HashMap<String, S
 }
 
 /// Names for the resources and clients a page of bookings refers to, in two queries.
-async fn names(db: &impl ConnectionTrait, rows: &[booking::Model]) -> AppResult<(HashMap<String, String>, HashMap<String, String>)> {
+async fn names(
+    db: &impl ConnectionTrait,
+    rows: &[booking::Model],
+) -> AppResult<(HashMap<String, String>, HashMap<String, String>)> {
     let res_ids: Vec<&str> = rows.iter().map(|b| b.resource_id.as_str()).collect();
     let cli_ids: Vec<&str> = rows.iter().map(|b| b.client_id.as_str()).collect();
-    let resources = resource::Entity::find().filter(resource::Column::Id.is_in(res_ids)).all(db).await.or_internal()?;
-    let clients = client::Entity::find().filter(client::Column::Id.is_in(cli_ids)).all(db).await.or_internal()?;
-    Ok((resources.into_iter().map(|r| (r.id, r.name)).collect(), clients.into_iter().map(|c| (c.id, c.name)).collect()))
+    let resources = resource::Entity::find()
+        .filter(resource::Column::Id.is_in(res_ids))
+        .all(db)
+        .await
+        .or_internal()?;
+    let clients = client::Entity::find()
+        .filter(client::Column::Id.is_in(cli_ids))
+        .all(db)
+        .await
+        .or_internal()?;
+    Ok((
+        resources.into_iter().map(|r| (r.id, r.name)).collect(),
+        clients.into_iter().map(|c| (c.id, c.name)).collect(),
+    ))
 }
 
-async fn one_view(db: &impl ConnectionTrait, org: &organization::Model, b: booking::Model) -> AppResult<BookingView> {
+async fn one_view(
+    db: &impl ConnectionTrait,
+    org: &organization::Model,
+    b: booking::Model,
+) -> AppResult<BookingView> {
     let (r, c) = names(db, std::slice::from_ref(&b)).await?;
     Ok(view(b, tz(org), &org.currency, &r, &c))
 }
 
 /// The largest number of guests present at any moment of `[start, end)` across `others`.
-pub fn peak_guests(others: &[(DateTime<Utc>, DateTime<Utc>, i64)], start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+pub fn peak_guests(
+    others: &[(DateTime<Utc>, DateTime<Utc>, i64)],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> i64 {
     // Sweep the clipped intervals: +party at each start, -party at each end; ends first
     // at equal times because a booking ending at 19:00 frees its seats for one at 19:00.
     let mut edges: Vec<(DateTime<Utc>, i64)> = Vec::new();
@@ -102,9 +138,17 @@ struct Placement {
 
 /// Locks the resource, then checks it exists in this organization, the client too, the
 /// opening hours and the capacity left. Runs inside the write transaction.
-async fn place(txn: &DatabaseTransaction, org: &organization::Model, v: &ValidBooking, exclude: Option<&str>) -> AppResult<Placement> {
+async fn place(
+    txn: &DatabaseTransaction,
+    org: &organization::Model,
+    v: &ValidBooking,
+    exclude: Option<&str>,
+) -> AppResult<Placement> {
     let locked = resource::Entity::update_many()
-        .col_expr(resource::Column::LockVersion, sql::incr(resource::Column::LockVersion))
+        .col_expr(
+            resource::Column::LockVersion,
+            sql::incr(resource::Column::LockVersion),
+        )
         .filter(resource::Column::Id.eq(&v.resource_id))
         .filter(resource::Column::OrganizationId.eq(&org.id))
         .exec(txn)
@@ -112,7 +156,10 @@ async fn place(txn: &DatabaseTransaction, org: &organization::Model, v: &ValidBo
         .or_internal()?;
     let mut errors = Vec::new();
     if locked.rows_affected == 0 {
-        errors.push(FieldError::new("resource_id", "This resource does not exist."));
+        errors.push(FieldError::new(
+            "resource_id",
+            "This resource does not exist.",
+        ));
     }
     let client_exists = client::Entity::find_by_id(&v.client_id)
         .filter(client::Column::OrganizationId.eq(&org.id))
@@ -126,13 +173,27 @@ async fn place(txn: &DatabaseTransaction, org: &organization::Model, v: &ValidBo
     if !errors.is_empty() {
         return Err(AppError::Validation { fields: errors });
     }
-    let resource = resource::Entity::find_by_id(&v.resource_id).one(txn).await.or_internal()?.ok_or_else(|| AppError::not_found("resource"))?;
+    let resource = resource::Entity::find_by_id(&v.resource_id)
+        .one(txn)
+        .await
+        .or_internal()?
+        .ok_or_else(|| AppError::not_found("resource"))?;
     let rv = resource_view(&resource);
     if !rv.opening_hours.allows(v.start, v.end) {
-        return Err(AppError::field("start_time", format!("{} is open {}; choose a time inside those hours.", rv.name, rv.opening_hours.summary())));
+        return Err(AppError::field(
+            "start_time",
+            format!(
+                "{} is open {}; choose a time inside those hours.",
+                rv.name,
+                rv.opening_hours.summary()
+            ),
+        ));
     }
     if v.party_size > rv.capacity {
-        return Err(AppError::field("party_size", format!("{} holds at most {} guests.", rv.name, rv.capacity)));
+        return Err(AppError::field(
+            "party_size",
+            format!("{} holds at most {} guests.", rv.name, rv.capacity),
+        ));
     }
     let tz = tz(org);
     let start = to_utc(tz, v.start, "start_time")?;
@@ -142,39 +203,77 @@ async fn place(txn: &DatabaseTransaction, org: &organization::Model, v: &ValidBo
         .filter(booking::Column::ResourceId.eq(&resource.id))
         .filter(booking::Column::StartsAt.lt(end))
         .filter(booking::Column::EndsAt.gt(start))
-        .filter(booking::Column::Status.is_in([BookingStatus::Pending.as_str(), BookingStatus::Confirmed.as_str()]));
+        .filter(booking::Column::Status.is_in([
+            BookingStatus::Pending.as_str(),
+            BookingStatus::Confirmed.as_str(),
+        ]));
     if let Some(id) = exclude {
         overlapping = overlapping.filter(booking::Column::Id.ne(id));
     }
-    let others: Vec<_> = overlapping.all(txn).await.or_internal()?.into_iter().map(|b| (b.starts_at, b.ends_at, i64::from(b.party_size))).collect();
+    let others: Vec<_> = overlapping
+        .all(txn)
+        .await
+        .or_internal()?
+        .into_iter()
+        .map(|b| (b.starts_at, b.ends_at, i64::from(b.party_size)))
+        .collect();
     let free = i64::from(rv.capacity) - peak_guests(&others, start, end);
     if i64::from(v.party_size) > free {
         let detail = if free <= 0 {
-            format!("{} is fully booked at that time. Choose another time or resource.", rv.name)
+            format!(
+                "{} is fully booked at that time. Choose another time or resource.",
+                rv.name
+            )
         } else {
-            format!("That slot is taken: {} has room for only {free} more guests at that time.", rv.name)
+            format!(
+                "That slot is taken: {} has room for only {free} more guests at that time.",
+                rv.name
+            )
         };
-        return Err(AppError::SlotTaken { detail, field: "start_time".into() });
+        return Err(AppError::SlotTaken {
+            detail,
+            field: "start_time".into(),
+        });
     }
-    Ok(Placement { resource, start, end })
+    Ok(Placement {
+        resource,
+        start,
+        end,
+    })
 }
 
 fn filter_range(f: &BookingFilter, tz: Tz) -> AppResult<Condition> {
     let mut cond = Condition::all();
     if !f.status.is_empty() {
-        let s = BookingStatus::parse(&f.status).ok_or_else(|| AppError::field("status", "Unknown status."))?;
+        let s = BookingStatus::parse(&f.status)
+            .ok_or_else(|| AppError::field("status", "Unknown status."))?;
         cond = cond.add(booking::Column::Status.eq(s.as_str()));
     }
     let day = if f.day.is_empty() {
         None
     } else {
-        Some(NaiveDate::parse_from_str(&f.day, "%Y-%m-%d").map_err(|_| AppError::field("day", "Enter a day like 2026-12-24."))?)
+        Some(
+            NaiveDate::parse_from_str(&f.day, "%Y-%m-%d")
+                .map_err(|_| AppError::field("day", "Enter a day like 2026-12-24."))?,
+        )
     };
     let today = Utc::now().with_timezone(&tz).date_naive();
-    let from = to_utc(tz, day.unwrap_or(today).and_hms_opt(0, 0, 0).unwrap_or_default(), "day")?;
+    let from = to_utc(
+        tz,
+        day.unwrap_or(today)
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default(),
+        "day",
+    )?;
     cond = cond.add(booking::Column::StartsAt.gte(from));
     if let Some(day) = day {
-        let next = to_utc(tz, (day + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default(), "day")?;
+        let next = to_utc(
+            tz,
+            (day + Duration::days(1))
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default(),
+            "day",
+        )?;
         cond = cond.add(booking::Column::StartsAt.lt(next));
     }
     Ok(cond)
@@ -182,7 +281,11 @@ fn filter_range(f: &BookingFilter, tz: Tz) -> AppResult<Condition> {
 
 #[async_trait]
 impl BookingsPort for BookingsService {
-    async fn list(&self, user: &CurrentUser, filter: &BookingFilter) -> AppResult<Page<BookingView>> {
+    async fn list(
+        &self,
+        user: &CurrentUser,
+        filter: &BookingFilter,
+    ) -> AppResult<Page<BookingView>> {
         let org = org::load(&self.db, &user.org_id).await?;
         let tz = tz(&org);
         let pages = booking::Entity::find()
@@ -195,8 +298,16 @@ impl BookingsPort for BookingsService {
         let page = filter.page.max(1);
         let rows = pages.fetch_page(page - 1).await.or_internal()?;
         let (r, c) = names(&self.db, &rows).await?;
-        let items = rows.into_iter().map(|b| view(b, tz, &org.currency, &r, &c)).collect();
-        Ok(Page { items, page, per_page: PER_PAGE, total })
+        let items = rows
+            .into_iter()
+            .map(|b| view(b, tz, &org.currency, &r, &c))
+            .collect();
+        Ok(Page {
+            items,
+            page,
+            per_page: PER_PAGE,
+            total,
+        })
     }
 
     async fn get(&self, user: &CurrentUser, id: &str) -> AppResult<BookingView> {
@@ -235,13 +346,28 @@ impl BookingsPort for BookingsService {
         .await
         .or_internal()?;
         let details = json!({ "resource_id": row.resource_id, "starts_at": row.starts_at, "ends_at": row.ends_at, "party_size": row.party_size });
-        audit::record(&txn, &Actor::from(user), "booking.created", "booking", &row.id, details).await.or_internal()?;
+        audit::record(
+            &txn,
+            &Actor::from(user),
+            "booking.created",
+            "booking",
+            &row.id,
+            details,
+        )
+        .await
+        .or_internal()?;
         txn.commit().await.or_internal()?;
         tracing::info!(booking = %row.id, "booking created");
         one_view(&self.db, &org, row).await
     }
 
-    async fn update(&self, user: &CurrentUser, id: &str, revision: i64, input: &BookingInput) -> AppResult<BookingView> {
+    async fn update(
+        &self,
+        user: &CurrentUser,
+        id: &str,
+        revision: i64,
+        input: &BookingInput,
+    ) -> AppResult<BookingView> {
         let org = org::load(&self.db, &user.org_id).await?;
         let v = input.validate(&org.currency)?;
         let txn = self.db.begin().await.or_internal()?;
@@ -253,12 +379,18 @@ impl BookingsPort for BookingsService {
             .or_internal()?
             .ok_or_else(|| AppError::not_found("booking"))?;
         if current.revision != revision {
-            return Err(AppError::StaleRevision { what: "booking".into() });
+            return Err(AppError::StaleRevision {
+                what: "booking".into(),
+            });
         }
         if current.status == BookingStatus::Cancelled.as_str() {
-            return Err(AppError::InvalidTransition { detail: "A cancelled booking cannot be changed; create a new one.".into() });
+            return Err(AppError::InvalidTransition {
+                detail: "A cancelled booking cannot be changed; create a new one.".into(),
+            });
         }
-        let rescheduled = current.starts_at != p.start || current.ends_at != p.end || current.resource_id != p.resource.id;
+        let rescheduled = current.starts_at != p.start
+            || current.ends_at != p.end
+            || current.resource_id != p.resource.id;
         let before = json!({ "resource_id": current.resource_id, "starts_at": current.starts_at, "ends_at": current.ends_at, "status": current.status });
         let mut active: booking::ActiveModel = current.into();
         active.resource_id = Set(p.resource.id.clone());
@@ -272,27 +404,55 @@ impl BookingsPort for BookingsService {
         active.revision = Set(revision + 1);
         active.updated_at = Set(Utc::now());
         let row = active.update(&txn).await.or_internal()?;
-        let action = if rescheduled { "booking.rescheduled" } else { "booking.updated" };
+        let action = if rescheduled {
+            "booking.rescheduled"
+        } else {
+            "booking.updated"
+        };
         let after = json!({ "resource_id": row.resource_id, "starts_at": row.starts_at, "ends_at": row.ends_at, "status": row.status });
-        audit::record(&txn, &Actor::from(user), action, "booking", &row.id, json!({ "before": before, "after": after })).await.or_internal()?;
+        audit::record(
+            &txn,
+            &Actor::from(user),
+            action,
+            "booking",
+            &row.id,
+            json!({ "before": before, "after": after }),
+        )
+        .await
+        .or_internal()?;
         txn.commit().await.or_internal()?;
         one_view(&self.db, &org, row).await
     }
 
-    async fn cancel(&self, user: &CurrentUser, id: &str, revision: i64, reason: &str) -> AppResult<BookingView> {
+    async fn cancel(
+        &self,
+        user: &CurrentUser,
+        id: &str,
+        revision: i64,
+        reason: &str,
+    ) -> AppResult<BookingView> {
         let org = org::load(&self.db, &user.org_id).await?;
         let reason: String = reason.trim().chars().take(500).collect();
         let txn = self.db.begin().await.or_internal()?;
         // One conditional write: it succeeds only for the expected revision of a booking
         // that still holds its seats.
         let res = booking::Entity::update_many()
-            .col_expr(booking::Column::Status, Expr::value(BookingStatus::Cancelled.as_str()))
-            .col_expr(booking::Column::Revision, sql::incr(booking::Column::Revision))
+            .col_expr(
+                booking::Column::Status,
+                Expr::value(BookingStatus::Cancelled.as_str()),
+            )
+            .col_expr(
+                booking::Column::Revision,
+                sql::incr(booking::Column::Revision),
+            )
             .col_expr(booking::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(booking::Column::Id.eq(id))
             .filter(booking::Column::OrganizationId.eq(&org.id))
             .filter(booking::Column::Revision.eq(revision))
-            .filter(booking::Column::Status.is_in([BookingStatus::Pending.as_str(), BookingStatus::Confirmed.as_str()]))
+            .filter(booking::Column::Status.is_in([
+                BookingStatus::Pending.as_str(),
+                BookingStatus::Confirmed.as_str(),
+            ]))
             .exec(&txn)
             .await
             .or_internal()?;
@@ -304,12 +464,28 @@ impl BookingsPort for BookingsService {
             .ok_or_else(|| AppError::not_found("booking"))?;
         if res.rows_affected == 0 {
             return Err(if row.revision != revision {
-                AppError::StaleRevision { what: "booking".into() }
+                AppError::StaleRevision {
+                    what: "booking".into(),
+                }
             } else {
-                AppError::InvalidTransition { detail: format!("A {} booking cannot be cancelled.", row.status.replace('_', "-")) }
+                AppError::InvalidTransition {
+                    detail: format!(
+                        "A {} booking cannot be cancelled.",
+                        row.status.replace('_', "-")
+                    ),
+                }
             });
         }
-        audit::record(&txn, &Actor::from(user), "booking.cancelled", "booking", id, json!({ "reason": reason })).await.or_internal()?;
+        audit::record(
+            &txn,
+            &Actor::from(user),
+            "booking.cancelled",
+            "booking",
+            id,
+            json!({ "reason": reason }),
+        )
+        .await
+        .or_internal()?;
         txn.commit().await.or_internal()?;
         one_view(&self.db, &org, row).await
     }
@@ -324,8 +500,14 @@ impl BookingsPort for BookingsService {
             .or_internal()?;
         Ok(BookingFormOptions {
             resources: org::resources(&self.db, &org.id).await?,
-            clients: clients.into_iter().map(crate::services::clients::view).collect(),
-            today: Utc::now().with_timezone(&tz(&org)).format("%Y-%m-%d").to_string(),
+            clients: clients
+                .into_iter()
+                .map(crate::services::clients::view)
+                .collect(),
+            today: Utc::now()
+                .with_timezone(&tz(&org))
+                .format("%Y-%m-%d")
+                .to_string(),
             currency: org.currency,
         })
     }
@@ -336,13 +518,19 @@ mod tests {
     use super::*;
 
     fn t(h: u32, m: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 12, 24, h, m, 0).single().expect("time")
+        Utc.with_ymd_and_hms(2026, 12, 24, h, m, 0)
+            .single()
+            .expect("time")
     }
 
     #[test]
     fn peak_counts_only_simultaneous_guests() {
         // 18-20 (4), 19-21 (2), 20-22 (3): peak in 18..22 is 6 (19-20), not 9.
-        let others = [(t(18, 0), t(20, 0), 4), (t(19, 0), t(21, 0), 2), (t(20, 0), t(22, 0), 3)];
+        let others = [
+            (t(18, 0), t(20, 0), 4),
+            (t(19, 0), t(21, 0), 2),
+            (t(20, 0), t(22, 0), 3),
+        ];
         assert_eq!(peak_guests(&others, t(18, 0), t(22, 0)), 6);
         assert_eq!(peak_guests(&others, t(21, 0), t(22, 0)), 3);
         assert_eq!(peak_guests(&others, t(22, 0), t(23, 0)), 0);
@@ -357,10 +545,17 @@ mod tests {
     #[test]
     fn nonexistent_local_times_are_field_errors() {
         let tz: Tz = "Europe/Paris".parse().expect("tz");
-        let gap = NaiveDate::from_ymd_opt(2026, 3, 29).and_then(|d| d.and_hms_opt(2, 30, 0)).expect("date");
+        let gap = NaiveDate::from_ymd_opt(2026, 3, 29)
+            .and_then(|d| d.and_hms_opt(2, 30, 0))
+            .expect("date");
         let err = to_utc(tz, gap, "start_time").unwrap_err();
         assert!(err.field_message("start_time").is_some());
-        let ok = NaiveDate::from_ymd_opt(2026, 7, 1).and_then(|d| d.and_hms_opt(19, 0, 0)).expect("date");
-        assert_eq!(to_utc(tz, ok, "start_time").expect("utc").to_rfc3339(), "2026-07-01T17:00:00+00:00");
+        let ok = NaiveDate::from_ymd_opt(2026, 7, 1)
+            .and_then(|d| d.and_hms_opt(19, 0, 0))
+            .expect("date");
+        assert_eq!(
+            to_utc(tz, ok, "start_time").expect("utc").to_rfc3339(),
+            "2026-07-01T17:00:00+00:00"
+        );
     }
 }

@@ -7,9 +7,8 @@ use app::ports::{AppResult, ClientsPort};
 use async_trait::async_trait;
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
-    sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -23,24 +22,54 @@ pub struct ClientsService {
 }
 
 pub fn view(c: client::Model) -> ClientView {
-    ClientView { id: c.id, name: c.name, email: c.email, phone: c.phone }
+    ClientView {
+        id: c.id,
+        name: c.name,
+        email: c.email,
+        phone: c.phone,
+    }
 }
 
 #[async_trait]
 impl ClientsPort for ClientsService {
-    async fn list(&self, user: &CurrentUser, query: &str, page: u64) -> AppResult<Page<ClientView>> {
-        let mut find = client::Entity::find().filter(client::Column::OrganizationId.eq(&user.org_id));
+    async fn list(
+        &self,
+        user: &CurrentUser,
+        query: &str,
+        page: u64,
+    ) -> AppResult<Page<ClientView>> {
+        let mut find =
+            client::Entity::find().filter(client::Column::OrganizationId.eq(&user.org_id));
         let q = query.trim().to_lowercase();
         if !q.is_empty() {
-            let pattern = format!("%{}%", q.replace('\\', "").replace('%', "").replace('_', ""));
+            let pattern = format!("%{}%", q.replace(['\\', '%', '_'], ""));
             let lower = |c: client::Column| sql::lower_like(c, &pattern);
-            find = find.filter(Condition::any().add(lower(client::Column::Name)).add(lower(client::Column::Email)).add(lower(client::Column::Phone)));
+            find = find.filter(
+                Condition::any()
+                    .add(lower(client::Column::Name))
+                    .add(lower(client::Column::Email))
+                    .add(lower(client::Column::Phone)),
+            );
         }
-        let pages = find.order_by_asc(client::Column::Name).order_by_asc(client::Column::Id).paginate(&self.db, PER_PAGE);
+        let pages = find
+            .order_by_asc(client::Column::Name)
+            .order_by_asc(client::Column::Id)
+            .paginate(&self.db, PER_PAGE);
         let total = pages.num_items().await.or_internal()?;
         let page = page.max(1);
-        let items = pages.fetch_page(page - 1).await.or_internal()?.into_iter().map(view).collect();
-        Ok(Page { items, page, per_page: PER_PAGE, total })
+        let items = pages
+            .fetch_page(page - 1)
+            .await
+            .or_internal()?
+            .into_iter()
+            .map(view)
+            .collect();
+        Ok(Page {
+            items,
+            page,
+            per_page: PER_PAGE,
+            total,
+        })
     }
 
     async fn get(&self, user: &CurrentUser, id: &str) -> AppResult<ClientView> {
@@ -69,12 +98,26 @@ impl ClientsPort for ClientsService {
         .insert(&txn)
         .await
         .or_internal()?;
-        audit::record(&txn, &Actor::from(user), "client.created", "client", &row.id, json!({ "name": row.name })).await.or_internal()?;
+        audit::record(
+            &txn,
+            &Actor::from(user),
+            "client.created",
+            "client",
+            &row.id,
+            json!({ "name": row.name }),
+        )
+        .await
+        .or_internal()?;
         txn.commit().await.or_internal()?;
         Ok(view(row))
     }
 
-    async fn update(&self, user: &CurrentUser, id: &str, input: &ClientInput) -> AppResult<ClientView> {
+    async fn update(
+        &self,
+        user: &CurrentUser,
+        id: &str,
+        input: &ClientInput,
+    ) -> AppResult<ClientView> {
         let v = input.validate()?;
         let txn = self.db.begin().await.or_internal()?;
         let res = client::Entity::update_many()
@@ -90,7 +133,16 @@ impl ClientsPort for ClientsService {
         if res.rows_affected == 0 {
             return Err(AppError::not_found("client"));
         }
-        audit::record(&txn, &Actor::from(user), "client.updated", "client", id, json!({ "name": v.name })).await.or_internal()?;
+        audit::record(
+            &txn,
+            &Actor::from(user),
+            "client.updated",
+            "client",
+            id,
+            json!({ "name": v.name }),
+        )
+        .await
+        .or_internal()?;
         txn.commit().await.or_internal()?;
         self.get(user, id).await
     }

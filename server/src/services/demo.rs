@@ -7,7 +7,10 @@ use app::model::org::slugify;
 use app::model::resource::OpeningHours;
 use chrono::{Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
 
 use crate::db::entities::{booking, client, invoice, invoice_line, organization, resource, user};
 use crate::services::auth::hash_password;
@@ -19,15 +22,31 @@ pub const DEMO_EMAIL: &str = "owner@demo.hitch.test";
 pub const DEMO_PASSWORD: &str = "hitch-demo-2026";
 
 /// Finds the organization with this name's slug, or creates it.
-pub async fn ensure_org(db: &DatabaseConnection, name: &str, time_zone: &str, currency: &str) -> Result<organization::Model, AppError> {
+pub async fn ensure_org(
+    db: &DatabaseConnection,
+    name: &str,
+    time_zone: &str,
+    currency: &str,
+) -> Result<organization::Model, AppError> {
     let slug = slugify(name);
     if slug.is_empty() {
-        return Err(AppError::field("org", "The organization name needs letters or digits."));
+        return Err(AppError::field(
+            "org",
+            "The organization name needs letters or digits.",
+        ));
     }
     if time_zone.parse::<Tz>().is_err() {
-        return Err(AppError::field("time_zone", format!("`{time_zone}` is not a time zone name like Europe/Paris.")));
+        return Err(AppError::field(
+            "time_zone",
+            format!("`{time_zone}` is not a time zone name like Europe/Paris."),
+        ));
     }
-    if let Some(org) = organization::Entity::find().filter(organization::Column::Slug.eq(&slug)).one(db).await.or_internal()? {
+    if let Some(org) = organization::Entity::find()
+        .filter(organization::Column::Slug.eq(&slug))
+        .one(db)
+        .await
+        .or_internal()?
+    {
         return Ok(org);
     }
     organization::ActiveModel {
@@ -45,18 +64,39 @@ pub async fn ensure_org(db: &DatabaseConnection, name: &str, time_zone: &str, cu
 }
 
 /// Creates a user, or resets the password and role of an existing one with that email.
-pub async fn upsert_user(db: &DatabaseConnection, org: &organization::Model, email: &str, name: &str, password: &str, role: Role) -> Result<user::Model, AppError> {
+pub async fn upsert_user(
+    db: &DatabaseConnection,
+    org: &organization::Model,
+    email: &str,
+    name: &str,
+    password: &str,
+    role: Role,
+) -> Result<user::Model, AppError> {
     let email = email.trim().to_lowercase();
     if !app::model::client::looks_like_email(&email) {
-        return Err(AppError::field("email", "Enter an email address like owner@example.com."));
+        return Err(AppError::field(
+            "email",
+            "Enter an email address like owner@example.com.",
+        ));
     }
     if password.chars().count() < 10 {
-        return Err(AppError::field("password", "Use a password of at least 10 characters."));
+        return Err(AppError::field(
+            "password",
+            "Use a password of at least 10 characters.",
+        ));
     }
     let hash = hash_password(password)?;
-    if let Some(existing) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(db).await.or_internal()? {
+    if let Some(existing) = user::Entity::find()
+        .filter(user::Column::Email.eq(&email))
+        .one(db)
+        .await
+        .or_internal()?
+    {
         if existing.organization_id != org.id {
-            return Err(AppError::field("email", "This email belongs to a user of another organization."));
+            return Err(AppError::field(
+                "email",
+                "This email belongs to a user of another organization.",
+            ));
         }
         let mut a: user::ActiveModel = existing.into();
         a.password_hash = Set(hash);
@@ -83,10 +123,18 @@ const GUESTS: [(&str, &str, &str); 12] = [
     ("Grace Hopper", "grace@example.org", "+1 202 555 0102"),
     ("Alan Turing", "alan@example.org", "+44 20 7946 0003"),
     ("Hedy Lamarr", "hedy@example.org", "+43 1 555 0104"),
-    ("Katherine Johnson", "katherine@example.org", "+1 757 555 0105"),
+    (
+        "Katherine Johnson",
+        "katherine@example.org",
+        "+1 757 555 0105",
+    ),
     ("Marie Curie", "marie@example.org", "+33 1 55 55 01 06"),
     ("Tim Berners-Lee", "tim@example.org", "+44 20 7946 0007"),
-    ("Margaret Hamilton", "margaret@example.org", "+1 617 555 0108"),
+    (
+        "Margaret Hamilton",
+        "margaret@example.org",
+        "+1 617 555 0108",
+    ),
     ("Linus Torvalds", "linus@example.org", "+358 9 555 0109"),
     ("Barbara Liskov", "barbara@example.org", "+1 617 555 0110"),
     ("Edsger Dijkstra", "edsger@example.org", "+31 20 555 0111"),
@@ -96,17 +144,36 @@ const GUESTS: [(&str, &str, &str); 12] = [
 /// Seeds the demo organization once; later runs only reset the demo login.
 pub async fn seed_demo(db: &DatabaseConnection) -> Result<organization::Model, AppError> {
     let org = ensure_org(db, "Demo Bistro", "Europe/Paris", "EUR").await?;
-    upsert_user(db, &org, DEMO_EMAIL, "Olivia Owner", DEMO_PASSWORD, Role::Owner).await?;
-    let seeded = resource::Entity::find().filter(resource::Column::OrganizationId.eq(&org.id)).one(db).await.or_internal()?.is_some();
+    upsert_user(
+        db,
+        &org,
+        DEMO_EMAIL,
+        "Olivia Owner",
+        DEMO_PASSWORD,
+        Role::Owner,
+    )
+    .await?;
+    let seeded = resource::Entity::find()
+        .filter(resource::Column::OrganizationId.eq(&org.id))
+        .one(db)
+        .await
+        .or_internal()?
+        .is_some();
     if seeded {
         return Ok(org);
     }
     let tz: Tz = org.time_zone.parse().unwrap_or(Tz::UTC);
     let now = Utc::now();
     let txn = db.begin().await.or_internal()?;
-    let hours = |o: u16, c: u16| serde_json::to_string(&OpeningHours::every_day(o * 60, c * 60)).unwrap_or_default();
+    let hours = |o: u16, c: u16| {
+        serde_json::to_string(&OpeningHours::every_day(o * 60, c * 60)).unwrap_or_default()
+    };
     let mut resources = Vec::new();
-    for (name, cap, slot, open, close) in [("Main room", 40, 120, 12, 23), ("Terrace", 24, 90, 12, 22), ("Private room", 12, 180, 18, 24)] {
+    for (name, cap, slot, open, close) in [
+        ("Main room", 40, 120, 12, 23),
+        ("Terrace", 24, 90, 12, 22),
+        ("Private room", 12, 180, 18, 24),
+    ] {
         let r = resource::ActiveModel {
             id: Set(ids::new("res")),
             organization_id: Set(org.id.clone()),
@@ -147,7 +214,10 @@ pub async fn seed_demo(db: &DatabaseConnection) -> Result<organization::Model, A
         for (slot, hh) in [(0, 12), (1, 13), (2, 19), (3, 19), (4, 20), (5, 21)] {
             let r = &resources[slot % 2];
             let c = &clients[n % clients.len()];
-            let start = date.and_time(NaiveTime::from_hms_opt(hh, if slot % 2 == 0 { 0 } else { 30 }, 0).unwrap_or_default());
+            let start = date.and_time(
+                NaiveTime::from_hms_opt(hh, if slot % 2 == 0 { 0 } else { 30 }, 0)
+                    .unwrap_or_default(),
+            );
             let len = Duration::minutes(i64::from(r.slot_minutes));
             let status = match n % 9 {
                 0 => BookingStatus::Pending,
@@ -163,8 +233,12 @@ pub async fn seed_demo(db: &DatabaseConnection) -> Result<organization::Model, A
                 ends_at: Set(to_utc(tz, start + len, "end")?),
                 party_size: Set(2 + (n % 5) as i32),
                 status: Set(status.as_str().into()),
-                notes: Set(if n % 4 == 0 { "Window table if possible".into() } else { String::new() }),
-                deposit_minor: Set(if n % 3 == 0 { 2000 } else { 0 }),
+                notes: Set(if n.is_multiple_of(4) {
+                    "Window table if possible".into()
+                } else {
+                    String::new()
+                }),
+                deposit_minor: Set(if n.is_multiple_of(3) { 2000 } else { 0 }),
                 revision: Set(1),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -177,10 +251,22 @@ pub async fn seed_demo(db: &DatabaseConnection) -> Result<organization::Model, A
         }
     }
     let invoices = [
-        (0, InvoiceStatus::Paid, vec![("Dinner for 4", 4, 4500), ("Wine pairing", 4, 2500)]),
-        (1, InvoiceStatus::Sent, vec![("Private room hire", 1, 30000), ("Set menu", 10, 5500)]),
+        (
+            0,
+            InvoiceStatus::Paid,
+            vec![("Dinner for 4", 4, 4500), ("Wine pairing", 4, 2500)],
+        ),
+        (
+            1,
+            InvoiceStatus::Sent,
+            vec![("Private room hire", 1, 30000), ("Set menu", 10, 5500)],
+        ),
         (2, InvoiceStatus::Draft, vec![("Birthday cake", 1, 4000)]),
-        (3, InvoiceStatus::Overdue, vec![("Terrace event deposit", 1, 15000)]),
+        (
+            3,
+            InvoiceStatus::Overdue,
+            vec![("Terrace event deposit", 1, 15000)],
+        ),
     ];
     let count = invoices.len() as i64;
     for (i, (ci, status, lines)) in invoices.into_iter().enumerate() {

@@ -4,15 +4,17 @@ use std::collections::HashMap;
 
 use app::error::{AppError, FieldError};
 use app::model::auth::{Actor, CurrentUser};
-use app::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceLineView, InvoiceStatus, InvoiceView};
+use app::model::invoice::{
+    InvoiceFormOptions, InvoiceInput, InvoiceLineView, InvoiceStatus, InvoiceView,
+};
 use app::model::money::format_amount;
 use app::model::page::Page;
 use app::ports::{AppResult, InvoicesPort};
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -60,7 +62,12 @@ async fn full_view(db: &impl ConnectionTrait, i: invoice::Model) -> AppResult<In
         .all(db)
         .await
         .or_internal()?;
-    let name = client::Entity::find_by_id(&i.client_id).one(db).await.or_internal()?.map(|c| c.name).unwrap_or_default();
+    let name = client::Entity::find_by_id(&i.client_id)
+        .one(db)
+        .await
+        .or_internal()?
+        .map(|c| c.name)
+        .unwrap_or_default();
     Ok(view(i, lines, name))
 }
 
@@ -75,19 +82,35 @@ async fn find(db: &impl ConnectionTrait, org_id: &str, id: &str) -> AppResult<in
 
 #[async_trait]
 impl InvoicesPort for InvoicesService {
-    async fn list(&self, user: &CurrentUser, status: &str, page: u64) -> AppResult<Page<InvoiceView>> {
-        let mut q = invoice::Entity::find().filter(invoice::Column::OrganizationId.eq(&user.org_id));
+    async fn list(
+        &self,
+        user: &CurrentUser,
+        status: &str,
+        page: u64,
+    ) -> AppResult<Page<InvoiceView>> {
+        let mut q =
+            invoice::Entity::find().filter(invoice::Column::OrganizationId.eq(&user.org_id));
         if !status.is_empty() {
-            let s = InvoiceStatus::parse(status).ok_or_else(|| AppError::field("status", "Unknown invoice status."))?;
+            let s = InvoiceStatus::parse(status)
+                .ok_or_else(|| AppError::field("status", "Unknown invoice status."))?;
             q = q.filter(invoice::Column::Status.eq(s.as_str()));
         }
-        let pages = q.order_by_desc(invoice::Column::CreatedAt).order_by_desc(invoice::Column::Id).paginate(&self.db, PER_PAGE);
+        let pages = q
+            .order_by_desc(invoice::Column::CreatedAt)
+            .order_by_desc(invoice::Column::Id)
+            .paginate(&self.db, PER_PAGE);
         let total = pages.num_items().await.or_internal()?;
         let page = page.max(1);
         let rows = pages.fetch_page(page - 1).await.or_internal()?;
         let ids: Vec<&str> = rows.iter().map(|i| i.client_id.as_str()).collect();
-        let names: HashMap<String, String> =
-            client::Entity::find().filter(client::Column::Id.is_in(ids)).all(&self.db).await.or_internal()?.into_iter().map(|c| (c.id, c.name)).collect();
+        let names: HashMap<String, String> = client::Entity::find()
+            .filter(client::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await
+            .or_internal()?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
         // The list shows totals, not lines: skip loading them.
         let items = rows
             .into_iter()
@@ -96,7 +119,12 @@ impl InvoicesPort for InvoicesService {
                 view(i, Vec::new(), name)
             })
             .collect();
-        Ok(Page { items, page, per_page: PER_PAGE, total })
+        Ok(Page {
+            items,
+            page,
+            per_page: PER_PAGE,
+            total,
+        })
     }
 
     async fn get(&self, user: &CurrentUser, id: &str) -> AppResult<InvoiceView> {
@@ -108,20 +136,36 @@ impl InvoicesPort for InvoicesService {
         let v = input.validate(&org.currency)?;
         let txn = self.db.begin().await.or_internal()?;
         organization::Entity::update_many()
-            .col_expr(organization::Column::NextInvoiceNumber, sql::incr(organization::Column::NextInvoiceNumber))
+            .col_expr(
+                organization::Column::NextInvoiceNumber,
+                sql::incr(organization::Column::NextInvoiceNumber),
+            )
             .filter(organization::Column::Id.eq(&org.id))
             .exec(&txn)
             .await
             .or_internal()?;
         let mut errors = Vec::new();
-        let client_ok = client::Entity::find_by_id(&v.client_id).filter(client::Column::OrganizationId.eq(&org.id)).count(&txn).await.or_internal()? > 0;
+        let client_ok = client::Entity::find_by_id(&v.client_id)
+            .filter(client::Column::OrganizationId.eq(&org.id))
+            .count(&txn)
+            .await
+            .or_internal()?
+            > 0;
         if !client_ok {
             errors.push(FieldError::new("client_id", "This client does not exist."));
         }
         if let Some(b) = &v.booking_id {
-            let ok = booking::Entity::find_by_id(b).filter(booking::Column::OrganizationId.eq(&org.id)).count(&txn).await.or_internal()? > 0;
+            let ok = booking::Entity::find_by_id(b)
+                .filter(booking::Column::OrganizationId.eq(&org.id))
+                .count(&txn)
+                .await
+                .or_internal()?
+                > 0;
             if !ok {
-                errors.push(FieldError::new("booking_id", "This booking does not exist."));
+                errors.push(FieldError::new(
+                    "booking_id",
+                    "This booking does not exist.",
+                ));
             }
         }
         if !errors.is_empty() {
@@ -159,20 +203,43 @@ impl InvoicesPort for InvoicesService {
                 unit_amount_minor: Set(l.unit_amount_minor),
             })
             .collect();
-        invoice_line::Entity::insert_many(lines).exec_without_returning(&txn).await.or_internal()?;
+        invoice_line::Entity::insert_many(lines)
+            .exec_without_returning(&txn)
+            .await
+            .or_internal()?;
         let details = json!({ "number": row.number, "total_minor": row.total_minor, "currency": row.currency });
-        audit::record(&txn, &Actor::from(user), "invoice.created", "invoice", &row.id, details).await.or_internal()?;
+        audit::record(
+            &txn,
+            &Actor::from(user),
+            "invoice.created",
+            "invoice",
+            &row.id,
+            details,
+        )
+        .await
+        .or_internal()?;
         let out = full_view(&txn, row).await?;
         txn.commit().await.or_internal()?;
         Ok(out)
     }
 
-    async fn set_status(&self, user: &CurrentUser, id: &str, next: InvoiceStatus) -> AppResult<InvoiceView> {
+    async fn set_status(
+        &self,
+        user: &CurrentUser,
+        id: &str,
+        next: InvoiceStatus,
+    ) -> AppResult<InvoiceView> {
         let txn = self.db.begin().await.or_internal()?;
         let current = find(&txn, &user.org_id, id).await?;
         let from = InvoiceStatus::parse(&current.status).unwrap_or(InvoiceStatus::Draft);
         if !from.can_become(next) {
-            return Err(AppError::InvalidTransition { detail: format!("A {} invoice cannot become {}.", from.as_str(), next.as_str()) });
+            return Err(AppError::InvalidTransition {
+                detail: format!(
+                    "A {} invoice cannot become {}.",
+                    from.as_str(),
+                    next.as_str()
+                ),
+            });
         }
         // Conditional on the status we read, so a concurrent change is not overwritten.
         let res = invoice::Entity::update_many()
@@ -184,10 +251,21 @@ impl InvoicesPort for InvoicesService {
             .await
             .or_internal()?;
         if res.rows_affected == 0 {
-            return Err(AppError::StaleRevision { what: "invoice".into() });
+            return Err(AppError::StaleRevision {
+                what: "invoice".into(),
+            });
         }
         let action = format!("invoice.{}", next.as_str());
-        audit::record(&txn, &Actor::from(user), &action, "invoice", id, json!({ "from": from.as_str() })).await.or_internal()?;
+        audit::record(
+            &txn,
+            &Actor::from(user),
+            &action,
+            "invoice",
+            id,
+            json!({ "from": from.as_str() }),
+        )
+        .await
+        .or_internal()?;
         let out = full_view(&txn, find(&txn, &user.org_id, id).await?).await?;
         txn.commit().await.or_internal()?;
         Ok(out)
@@ -203,7 +281,10 @@ impl InvoicesPort for InvoicesService {
             .or_internal()?;
         let due = Utc::now().with_timezone(&tz(&org)).date_naive() + Duration::days(14);
         Ok(InvoiceFormOptions {
-            clients: clients.into_iter().map(crate::services::clients::view).collect(),
+            clients: clients
+                .into_iter()
+                .map(crate::services::clients::view)
+                .collect(),
             currency: org.currency,
             default_due_on: due.format("%Y-%m-%d").to_string(),
         })

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use crate::db::entities::{audit_log, organization, resource};
@@ -21,7 +21,11 @@ pub struct OrgService {
 }
 
 pub async fn load(db: &impl ConnectionTrait, org_id: &str) -> AppResult<organization::Model> {
-    organization::Entity::find_by_id(org_id).one(db).await.or_internal()?.ok_or_else(|| AppError::not_found("organization"))
+    organization::Entity::find_by_id(org_id)
+        .one(db)
+        .await
+        .or_internal()?
+        .ok_or_else(|| AppError::not_found("organization"))
 }
 
 pub fn tz(org: &organization::Model) -> Tz {
@@ -49,7 +53,12 @@ pub async fn resources(db: &impl ConnectionTrait, org_id: &str) -> AppResult<Vec
 }
 
 fn settings(org: organization::Model) -> OrgSettings {
-    OrgSettings { name: org.name, slug: org.slug, time_zone: org.time_zone, currency: org.currency }
+    OrgSettings {
+        name: org.name,
+        slug: org.slug,
+        time_zone: org.time_zone,
+        currency: org.currency,
+    }
 }
 
 /// Local "2026-11-22 19:05" for a UTC instant.
@@ -74,7 +83,16 @@ impl OrgPort for OrgService {
         active.currency = Set(valid.currency);
         let saved = active.update(&txn).await.or_internal()?;
         let details = serde_json::json!({ "before": before, "after": settings(saved.clone()) });
-        audit::record(&txn, &Actor::from(user), "organization.updated", "organization", &saved.id, details).await.or_internal()?;
+        audit::record(
+            &txn,
+            &Actor::from(user),
+            "organization.updated",
+            "organization",
+            &saved.id,
+            details,
+        )
+        .await
+        .or_internal()?;
         txn.commit().await.or_internal()?;
         Ok(settings(saved))
     }

@@ -4,30 +4,52 @@ use crate::support::TestApp;
 
 #[tokio::test]
 async fn wrong_password_is_refused_and_data_stays_private() {
-    let Some(app) = TestApp::spawn().await else { return };
-    let (status, body) = app.post("/rpc/auth/login", &[("email", "owner@demo.hitch.test"), ("password", "guess")]).await;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let (status, body) = app
+        .post(
+            "/rpc/auth/login",
+            &[("email", "owner@demo.hitch.test"), ("password", "guess")],
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "bad_credentials");
 
-    let (status, body) = app.post("/rpc/bookings/list", &[("filter[page]", "1")]).await;
+    let (status, body) = app
+        .post("/rpc/bookings/list", &[("filter[page]", "1")])
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "unauthenticated");
 }
 
 #[tokio::test]
 async fn session_cookie_is_http_only_and_logout_ends_it() {
-    let Some(app) = TestApp::spawn().await else { return };
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
     let res = app
         .client
         .post(format!("{}/rpc/auth/login", app.base))
-        .form(&[("email", "owner@demo.hitch.test"), ("password", "hitch-demo-2026")])
+        .form(&[
+            ("email", "owner@demo.hitch.test"),
+            ("password", "hitch-demo-2026"),
+        ])
         .send()
         .await
         .expect("login");
     assert_eq!(res.status(), StatusCode::OK);
-    let cookie = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     assert!(cookie.starts_with("hitch_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
 
     let (status, me) = app.post("/rpc/auth/me", &[]).await;
     assert_eq!(status, StatusCode::OK);
@@ -41,20 +63,45 @@ async fn session_cookie_is_http_only_and_logout_ends_it() {
 
 #[tokio::test]
 async fn health_and_readiness_answer() {
-    let Some(app) = TestApp::spawn().await else { return };
-    let ready = app.client.get(format!("{}/readyz", app.base)).send().await.expect("readyz");
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status(), StatusCode::OK);
     let body: serde_json::Value = ready.json().await.expect("json");
     assert_eq!(body["database"], "ok");
-    let health = app.client.get(format!("{}/healthz", app.base)).send().await.expect("healthz");
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(health.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn dashboard_pages_redirect_to_login_when_signed_out() {
-    let Some(app) = TestApp::spawn().await else { return };
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    let res = client.get(format!("{}/bookings", app.base)).header("accept", "text/html").send().await.expect("page");
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let res = client
+        .get(format!("{}/bookings", app.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("page");
     assert_eq!(res.status(), StatusCode::FOUND);
-    assert_eq!(res.headers().get("location").and_then(|v| v.to_str().ok()), Some("/login"));
+    assert_eq!(
+        res.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/login")
+    );
 }

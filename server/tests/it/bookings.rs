@@ -4,18 +4,35 @@ use crate::support::{TestApp, booking_form, future_date};
 
 #[tokio::test]
 async fn a_created_booking_is_listed_for_its_day_in_local_time() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
     let resource = app.resource("Chef's table", 8).await;
     let client = app.a_client().await;
     let day = future_date(3);
-    let (status, body) = app.post("/rpc/bookings/create", &booking_form(&resource, &client, &day, "19:30", "21:00", "4")).await;
+    let (status, body) = app
+        .post(
+            "/rpc/bookings/create",
+            &booking_form(&resource, &client, &day, "19:30", "21:00", "4"),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["id"].as_str().is_some_and(|id| id.starts_with("bk_")));
     assert_eq!(body["revision"], 1);
 
-    let (status, page) = app.post("/rpc/bookings/list", &[("filter[day]", &day), ("filter[page]", "1")]).await;
+    let (status, page) = app
+        .post(
+            "/rpc/bookings/list",
+            &[("filter[day]", &day), ("filter[page]", "1")],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    let mine: Vec<_> = page["items"].as_array().expect("items").iter().filter(|b| b["resource_id"] == resource.as_str()).collect();
+    let mine: Vec<_> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|b| b["resource_id"] == resource.as_str())
+        .collect();
     assert_eq!(mine.len(), 1);
     // Europe/Paris wall time round-trips through UTC storage.
     assert_eq!(mine[0]["start_time"], "19:30");
@@ -25,14 +42,26 @@ async fn a_created_booking_is_listed_for_its_day_in_local_time() {
 
 #[tokio::test]
 async fn status_filter_and_pagination_work() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
-    let (status, all) = app.post("/rpc/bookings/list", &[("filter[page]", "1")]).await;
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    let (status, all) = app
+        .post("/rpc/bookings/list", &[("filter[page]", "1")])
+        .await;
     assert_eq!(status, StatusCode::OK);
     let total = all["total"].as_u64().expect("total");
     assert!(total > 0);
-    assert!(all["items"].as_array().expect("items").len() as u64 <= all["per_page"].as_u64().expect("per page"));
+    assert!(
+        all["items"].as_array().expect("items").len() as u64
+            <= all["per_page"].as_u64().expect("per page")
+    );
 
-    let (_, pending) = app.post("/rpc/bookings/list", &[("filter[status]", "pending"), ("filter[page]", "1")]).await;
+    let (_, pending) = app
+        .post(
+            "/rpc/bookings/list",
+            &[("filter[status]", "pending"), ("filter[page]", "1")],
+        )
+        .await;
     let items = pending["items"].as_array().expect("items");
     assert!(!items.is_empty());
     assert!(items.iter().all(|b| b["status"] == "pending"));
@@ -41,11 +70,18 @@ async fn status_filter_and_pagination_work() {
 
 #[tokio::test]
 async fn reschedule_bumps_revision_and_stale_edits_are_refused() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
     let resource = app.resource("Studio", 2).await;
     let client = app.a_client().await;
     let day = future_date(4);
-    let (_, created) = app.post("/rpc/bookings/create", &booking_form(&resource, &client, &day, "10:00", "11:00", "2")).await;
+    let (_, created) = app
+        .post(
+            "/rpc/bookings/create",
+            &booking_form(&resource, &client, &day, "10:00", "11:00", "2"),
+        )
+        .await;
     let id = created["id"].as_str().expect("id").to_string();
 
     let mut form = booking_form(&resource, &client, &day, "12:00", "13:00", "2");
@@ -62,13 +98,20 @@ async fn reschedule_bumps_revision_and_stale_edits_are_refused() {
     assert_eq!(body["code"], "stale_revision");
 
     // The old slot is free again: someone else can take 10:00 with the full capacity.
-    let (status, body) = app.post("/rpc/bookings/create", &booking_form(&resource, &client, &day, "10:00", "11:00", "2")).await;
+    let (status, body) = app
+        .post(
+            "/rpc/bookings/create",
+            &booking_form(&resource, &client, &day, "10:00", "11:00", "2"),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
 async fn cancelling_frees_the_slot_and_is_audited() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
     let resource = app.resource("Boat", 2).await;
     let client = app.a_client().await;
     let day = future_date(5);
@@ -78,10 +121,17 @@ async fn cancelling_frees_the_slot_and_is_audited() {
     let (status, _) = app.post("/rpc/bookings/create", &form).await;
     assert_eq!(status, StatusCode::CONFLICT);
 
-    let (status, cancelled) = app.post("/rpc/bookings/cancel", &[("id", &id), ("revision", "1"), ("reason", "Rain")]).await;
+    let (status, cancelled) = app
+        .post(
+            "/rpc/bookings/cancel",
+            &[("id", &id), ("revision", "1"), ("reason", "Rain")],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
-    let (status, again) = app.post("/rpc/bookings/cancel", &[("id", &id), ("revision", "2")]).await;
+    let (status, again) = app
+        .post("/rpc/bookings/cancel", &[("id", &id), ("revision", "2")])
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(again["code"], "invalid_transition");
 
@@ -89,7 +139,19 @@ async fn cancelling_frees_the_slot_and_is_audited() {
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let (_, audit) = app.post("/rpc/settings/audit", &[("page", "1")]).await;
-    let actions: Vec<_> = audit["items"].as_array().expect("items").iter().map(|a| a["action"].as_str().unwrap_or_default().to_string()).collect();
-    assert!(actions.contains(&"booking.cancelled".to_string()), "{actions:?}");
-    assert!(audit["items"][0]["actor"].as_str().is_some_and(|a| a.contains("owner@demo.hitch.test")));
+    let actions: Vec<_> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| a["action"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        actions.contains(&"booking.cancelled".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        audit["items"][0]["actor"]
+            .as_str()
+            .is_some_and(|a| a.contains("owner@demo.hitch.test"))
+    );
 }

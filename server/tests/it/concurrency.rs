@@ -5,19 +5,33 @@ use crate::support::{TestApp, booking_form, future_date};
 /// 50 guests race for the last two seats: exactly one wins, 49 hear "slot taken".
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_requests_for_the_last_free_slot_make_one_booking() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
     let resource = app.resource("Bar counter", 4).await;
     let client = app.a_client().await;
     let day = future_date(6);
-    let (status, body) = app.post("/rpc/bookings/create", &booking_form(&resource, &client, &day, "20:00", "22:00", "2")).await;
+    let (status, body) = app
+        .post(
+            "/rpc/bookings/create",
+            &booking_form(&resource, &client, &day, "20:00", "22:00", "2"),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let before = app.count("bookings").await;
 
     let app = std::sync::Arc::new(app);
     let tasks: Vec<_> = (0..50)
         .map(|_| {
-            let (app, resource, client, day) = (app.clone(), resource.clone(), client.clone(), day.clone());
-            tokio::spawn(async move { app.post("/rpc/bookings/create", &booking_form(&resource, &client, &day, "21:00", "23:00", "2")).await })
+            let (app, resource, client, day) =
+                (app.clone(), resource.clone(), client.clone(), day.clone());
+            tokio::spawn(async move {
+                app.post(
+                    "/rpc/bookings/create",
+                    &booking_form(&resource, &client, &day, "21:00", "23:00", "2"),
+                )
+                .await
+            })
         })
         .collect();
     let mut won = 0;
@@ -27,7 +41,12 @@ async fn fifty_requests_for_the_last_free_slot_make_one_booking() {
             StatusCode::OK => won += 1,
             StatusCode::CONFLICT => {
                 assert_eq!(body["code"], "slot_taken", "{body}");
-                assert!(body["detail"].as_str().is_some_and(|d| d.contains("Bar counter")), "{body}");
+                assert!(
+                    body["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("Bar counter")),
+                    "{body}"
+                );
             }
             other => panic!("unexpected {other}: {body}"),
         }

@@ -4,7 +4,9 @@ use crate::support::{TestApp, error_fields, future_date};
 
 #[tokio::test]
 async fn an_invoice_totals_its_lines_and_follows_its_lifecycle() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
     let client = app.a_client().await;
     let due = future_date(14);
     let form = [
@@ -31,11 +33,18 @@ async fn an_invoice_totals_its_lines_and_follows_its_lifecycle() {
     assert_eq!(inv["number"], "INV-00005");
     let id = inv["id"].as_str().expect("id");
 
-    let (status, body) = app.post("/rpc/invoices/set-status", &[("id", id), ("status", "paid")]).await;
+    let (status, body) = app
+        .post(
+            "/rpc/invoices/set-status",
+            &[("id", id), ("status", "paid")],
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "invalid_transition");
     for next in ["sent", "paid", "refunded"] {
-        let (status, body) = app.post("/rpc/invoices/set-status", &[("id", id), ("status", next)]).await;
+        let (status, body) = app
+            .post("/rpc/invoices/set-status", &[("id", id), ("status", next)])
+            .await;
         assert_eq!(status, StatusCode::OK, "{next}: {body}");
         assert_eq!(body["status"], next);
     }
@@ -43,8 +52,13 @@ async fn an_invoice_totals_its_lines_and_follows_its_lifecycle() {
 
 #[tokio::test]
 async fn bad_invoice_lines_are_named_and_nothing_is_written() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
-    let before = (app.count("invoices").await, app.count("invoice_lines").await);
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    let before = (
+        app.count("invoices").await,
+        app.count("invoice_lines").await,
+    );
     let (status, body) = app
         .post(
             "/rpc/invoices/create",
@@ -74,5 +88,11 @@ async fn bad_invoice_lines_are_named_and_nothing_is_written() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_fields(&body), ["client_id"]);
-    assert_eq!((app.count("invoices").await, app.count("invoice_lines").await), before);
+    assert_eq!(
+        (
+            app.count("invoices").await,
+            app.count("invoice_lines").await
+        ),
+        before
+    );
 }

@@ -28,10 +28,14 @@ async fn fresh_database() -> Option<(String, Option<String>)> {
     match backend().as_str() {
         "sqlite" => {
             let dir = std::env::temp_dir().join(format!("hitch-test-{id}"));
-            Some((format!("sqlite://{}/hitch.db?mode=rwc", dir.display()), None))
+            Some((
+                format!("sqlite://{}/hitch.db?mode=rwc", dir.display()),
+                None,
+            ))
         }
         "postgres" => {
-            let url = std::env::var("HITCH_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_DEFAULT.into());
+            let url =
+                std::env::var("HITCH_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_DEFAULT.into());
             let admin = match sea_orm::Database::connect(&url).await {
                 Ok(db) => db,
                 Err(e) if std::env::var_os("CI").is_none() => {
@@ -41,7 +45,10 @@ async fn fresh_database() -> Option<(String, Option<String>)> {
                 Err(e) => panic!("PostgreSQL at {url} is unreachable and CI is set: {e}"),
             };
             let schema = format!("t_{id}");
-            admin.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await.expect("create schema");
+            admin
+                .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+                .await
+                .expect("create schema");
             Some((url, Some(schema)))
         }
         other => panic!("HITCH_TEST_DATABASE must be sqlite or postgres, not {other}"),
@@ -59,7 +66,9 @@ impl TestApp {
             site_root: concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site").into(),
             ..Config::default()
         };
-        let db = server::open_database(&config, schema.as_deref()).await.expect("database");
+        let db = server::open_database(&config, schema.as_deref())
+            .await
+            .expect("database");
         let org = demo::seed_demo(&db).await.expect("demo data");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let running = server::start(&config, db.clone(), async {
@@ -67,24 +76,51 @@ impl TestApp {
         })
         .await
         .expect("server starts");
-        let client = Client::builder().cookie_store(true).timeout(Duration::from_secs(30)).build().expect("client");
-        let app = TestApp { base: format!("http://{}", running.addr), db, client, org_id: org.id, _shutdown: tx };
+        let client = Client::builder()
+            .cookie_store(true)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        let app = TestApp {
+            base: format!("http://{}", running.addr),
+            db,
+            client,
+            org_id: org.id,
+            _shutdown: tx,
+        };
         Some(app)
     }
 
     pub async fn spawn_signed_in() -> Option<TestApp> {
         let app = Self::spawn().await?;
-        let (status, body) = app.post("/rpc/auth/login", &[("email", demo::DEMO_EMAIL), ("password", demo::DEMO_PASSWORD)]).await;
+        let (status, body) = app
+            .post(
+                "/rpc/auth/login",
+                &[
+                    ("email", demo::DEMO_EMAIL),
+                    ("password", demo::DEMO_PASSWORD),
+                ],
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "login failed: {body}");
         Some(app)
     }
 
     /// POSTs a form to a server function and returns the status and JSON body.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let res = self.client.post(format!("{}{path}", self.base)).form(form).send().await.expect("request");
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("request");
         let status = res.status();
         let text = res.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// A resource open around the clock, for tests that need exact capacity.
@@ -108,15 +144,23 @@ impl TestApp {
 
     /// The id of the first demo guest.
     pub async fn a_client(&self) -> String {
-        let (status, body) = self.post("/rpc/clients/list", &[("query", ""), ("page", "1")]).await;
+        let (status, body) = self
+            .post("/rpc/clients/list", &[("query", ""), ("page", "1")])
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body["items"][0]["id"].as_str().expect("client id").to_string()
+        body["items"][0]["id"]
+            .as_str()
+            .expect("client id")
+            .to_string()
     }
 
     pub async fn count(&self, table: &str) -> i64 {
         let row = self
             .db
-            .query_one_raw(sea_orm::Statement::from_string(self.db.get_database_backend(), format!("SELECT COUNT(*) AS n FROM {table}")))
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
             .await
             .expect("count")
             .expect("row");
@@ -125,7 +169,14 @@ impl TestApp {
 }
 
 /// Form fields for a booking; override with `with`.
-pub fn booking_form<'a>(resource: &'a str, client: &'a str, date: &'a str, start: &'a str, end: &'a str, party: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn booking_form<'a>(
+    resource: &'a str,
+    client: &'a str,
+    date: &'a str,
+    start: &'a str,
+    end: &'a str,
+    party: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("input[resource_id]", resource),
         ("input[client_id]", client),
@@ -139,7 +190,11 @@ pub fn booking_form<'a>(resource: &'a str, client: &'a str, date: &'a str, start
     ]
 }
 
-pub fn with<'a>(mut form: Vec<(&'a str, &'a str)>, key: &'a str, value: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn with<'a>(
+    mut form: Vec<(&'a str, &'a str)>,
+    key: &'a str,
+    value: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     form.retain(|(k, _)| *k != key);
     form.push((key, value));
     form
@@ -147,10 +202,19 @@ pub fn with<'a>(mut form: Vec<(&'a str, &'a str)>, key: &'a str, value: &'a str)
 
 /// A date a few days ahead, so bookings are "upcoming" whatever today is.
 pub fn future_date(days: i64) -> String {
-    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).format("%Y-%m-%d").to_string()
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 /// Field names in a validation error body.
 pub fn error_fields(body: &Value) -> Vec<String> {
-    body["fields"].as_array().map(|a| a.iter().filter_map(|f| f["field"].as_str().map(String::from)).collect()).unwrap_or_default()
+    body["fields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["field"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -5,7 +5,9 @@ use crate::support::{TestApp, booking_form, error_fields, future_date, with};
 
 #[tokio::test]
 async fn each_bad_booking_field_is_named_and_nothing_is_written() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
     let resource = app.resource("Table 7", 6).await;
     let client = app.a_client().await;
     let day = future_date(2);
@@ -18,11 +20,20 @@ async fn each_bad_booking_field_is_named_and_nothing_is_written() {
         (with(good.clone(), "input[party_size]", "7"), "party_size"),
         (with(good.clone(), "input[date]", "31/12/2026"), "date"),
         (with(good.clone(), "input[end_time]", "18:00"), "end_time"),
-        (with(good.clone(), "input[start_time]", "25:00"), "start_time"),
+        (
+            with(good.clone(), "input[start_time]", "25:00"),
+            "start_time",
+        ),
         (with(good.clone(), "input[deposit]", "-5"), "deposit"),
         (with(good.clone(), "input[status]", "maybe"), "status"),
-        (with(good.clone(), "input[resource_id]", "res_doesnotexist"), "resource_id"),
-        (with(good.clone(), "input[client_id]", "cli_doesnotexist"), "client_id"),
+        (
+            with(good.clone(), "input[resource_id]", "res_doesnotexist"),
+            "resource_id",
+        ),
+        (
+            with(good.clone(), "input[client_id]", "cli_doesnotexist"),
+            "client_id",
+        ),
     ];
     for (form, field) in cases {
         let (status, body) = app.post("/rpc/bookings/create", &form).await;
@@ -36,23 +47,44 @@ async fn each_bad_booking_field_is_named_and_nothing_is_written() {
 
 #[tokio::test]
 async fn outside_opening_hours_is_refused_with_the_hours() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
     let (_, opts) = app.post("/rpc/bookings/form-options", &[]).await;
-    let terrace = opts["resources"].as_array().expect("resources").iter().find(|r| r["name"] == "Terrace").expect("terrace");
+    let terrace = opts["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["name"] == "Terrace")
+        .expect("terrace");
     let id = terrace["id"].as_str().expect("id");
     let client = app.a_client().await;
     let day = future_date(2);
-    let (status, body) = app.post("/rpc/bookings/create", &booking_form(id, &client, &day, "08:00", "09:00", "2")).await;
+    let (status, body) = app
+        .post(
+            "/rpc/bookings/create",
+            &booking_form(id, &client, &day, "08:00", "09:00", "2"),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_fields(&body), ["start_time"]);
-    assert!(body["fields"][0]["message"].as_str().is_some_and(|m| m.contains("12:00–22:00")), "{body}");
+    assert!(
+        body["fields"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("12:00–22:00")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn another_organizations_ids_look_like_unknown_ids() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
     // A second tenant with its own resource, guest and booking.
-    let other = server::services::demo::ensure_org(&app.db, "Other Place", "UTC", "USD").await.expect("org");
+    let other = server::services::demo::ensure_org(&app.db, "Other Place", "UTC", "USD")
+        .await
+        .expect("org");
     let (foreign_res, foreign_cli, foreign_bk) = {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         use server::db::entities::{booking, client};
@@ -89,9 +121,15 @@ async fn another_organizations_ids_look_like_unknown_ids() {
         .await
         .expect("booking");
         // Move the resource to the other tenant so it is foreign to the signed-in one.
-        sea_orm::ConnectionTrait::execute_unprepared(&app.db, &format!("UPDATE resources SET organization_id = '{}' WHERE id = '{res}'", other.id))
-            .await
-            .expect("move resource");
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &app.db,
+            &format!(
+                "UPDATE resources SET organization_id = '{}' WHERE id = '{res}'",
+                other.id
+            ),
+        )
+        .await
+        .expect("move resource");
         (res, c.id, b.id)
     };
     let mine = app.a_client().await;
@@ -102,28 +140,57 @@ async fn another_organizations_ids_look_like_unknown_ids() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let day = future_date(2);
-    let (status, body) = app.post("/rpc/bookings/create", &booking_form(&foreign_res, &mine, &day, "19:00", "20:00", "2")).await;
+    let (status, body) = app
+        .post(
+            "/rpc/bookings/create",
+            &booking_form(&foreign_res, &mine, &day, "19:00", "20:00", "2"),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_fields(&body), ["resource_id"]);
-    let (status, _) = app.post("/rpc/bookings/cancel", &[("id", &foreign_bk), ("revision", "1")]).await;
+    let (status, _) = app
+        .post(
+            "/rpc/bookings/cancel",
+            &[("id", &foreign_bk), ("revision", "1")],
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn malformed_and_oversized_requests_get_clear_errors() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
     // A field of the wrong type at the protocol level (revision must be a number).
-    let (status, body) = app.post("/rpc/bookings/cancel", &[("id", "bk_x"), ("revision", "one")]).await;
+    let (status, body) = app
+        .post(
+            "/rpc/bookings/cancel",
+            &[("id", "bk_x"), ("revision", "one")],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["code"], "bad_request");
     // A field the form does not have.
-    let (status, body) = app.post("/rpc/clients/save", &[("input[name]", "Zed"), ("input[shoe_size]", "44")]).await;
+    let (status, body) = app
+        .post(
+            "/rpc/clients/save",
+            &[("input[name]", "Zed"), ("input[shoe_size]", "44")],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body["detail"].as_str().is_some_and(|d| d.contains("shoe_size")), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("shoe_size")),
+        "{body}"
+    );
 
     let clients = app.count("clients").await;
     let huge = "x".repeat(200 * 1024);
-    let (status, body) = app.post("/rpc/clients/save", &[("input[name]", &huge)]).await;
+    let (status, body) = app
+        .post("/rpc/clients/save", &[("input[name]", &huge)])
+        .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["code"], "payload_too_large");
     assert_eq!(app.count("clients").await, clients);
@@ -131,8 +198,19 @@ async fn malformed_and_oversized_requests_get_clear_errors() {
 
 #[tokio::test]
 async fn client_form_reports_each_bad_field() {
-    let Some(app) = TestApp::spawn_signed_in().await else { return };
-    let (status, body) = app.post("/rpc/clients/save", &[("input[name]", ""), ("input[email]", "not-an-email"), ("input[phone]", "")]).await;
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    let (status, body) = app
+        .post(
+            "/rpc/clients/save",
+            &[
+                ("input[name]", ""),
+                ("input[email]", "not-an-email"),
+                ("input[phone]", ""),
+            ],
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_fields(&body), ["name", "email"]);
 }

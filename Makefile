@@ -1,0 +1,15 @@
+# The two commands from the README. The work is in .ci/ and end2end/ scripts.
+.PHONY: run test tools
+
+# Install what is missing, build (release), seed the demo organization, serve on :3000.
+run: tools
+	cargo leptos build --release
+	./target/release/hitch demo
+	./target/release/hitch serve
+
+# Every test: lints, unit, integration (SQLite + PostgreSQL), browser (Chromium).
+test:
+	.ci/test-suite
+
+tools:
+	.ci/install-tools
