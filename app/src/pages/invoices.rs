@@ -146,7 +146,7 @@ fn LineRow(i: usize, error: Signal<Option<AppError>>) -> impl IntoView {
     };
     let (d, q, a) = (msg("description"), msg("quantity"), msg("unit_amount"));
     view! {
-        <div class="grid grid-cols-6 gap-2">
+        <div class="grid grid-cols-6 gap-2 rounded-md border border-slate-200 p-2 sm:border-0 sm:p-0">
             <div class="col-span-6 sm:col-span-3">
                 <input class=INPUT name=format!("input[lines][{i}][description]") placeholder="Description" aria-label=format!("Line {} description", i + 1) />
                 <ErrorText message=d id=format!("l{i}d") />
