@@ -59,14 +59,24 @@ async fn fresh_database() -> Option<(String, Option<String>)> {
 /// Drops test schemas left by runs more than an hour old (their names carry a ULID, so
 /// their age), keeping the shared `test` database small without racing running tests.
 async fn drop_stale_schemas(admin: &DatabaseConnection) {
-    let stmt = sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'");
-    let Ok(rows) = admin.query_all_raw(stmt).await else { return };
+    let stmt = sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'",
+    );
+    let Ok(rows) = admin.query_all_raw(stmt).await else {
+        return;
+    };
     let cutoff = std::time::SystemTime::now() - Duration::from_secs(3600);
     for row in rows {
-        let Ok(name) = row.try_get::<String>("", "nspname") else { continue };
-        let stale = ulid::Ulid::from_string(&name[2..].to_uppercase()).is_ok_and(|u| u.datetime() < cutoff);
+        let Ok(name) = row.try_get::<String>("", "nspname") else {
+            continue;
+        };
+        let stale =
+            ulid::Ulid::from_string(&name[2..].to_uppercase()).is_ok_and(|u| u.datetime() < cutoff);
         if stale {
-            let _ = admin.execute_unprepared(&format!("DROP SCHEMA IF EXISTS {name} CASCADE")).await;
+            let _ = admin
+                .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .await;
         }
     }
 }
