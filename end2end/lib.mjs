@@ -22,6 +22,24 @@ export async function login(page, base) {
 }
 
 // Waits until the WASM has hydrated the page (the frontend marks <body>).
+// On failure, says what the page logged and which requests failed, so a failed
+// hydration can be diagnosed from the CI log alone.
 export async function hydrated(page) {
-  await page.waitForSelector('body[data-hydrated=true]', { timeout: 60000 });
+  const notes = [];
+  const onConsole = (m) => notes.push(`console.${m.type()}: ${m.text()}`);
+  const onError = (e) => notes.push(`pageerror: ${e.message}`);
+  const onFailed = (r) => notes.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  page.on('console', onConsole);
+  page.on('pageerror', onError);
+  page.on('requestfailed', onFailed);
+  try {
+    await page.waitForSelector('body[data-hydrated=true]', { timeout: 30000 });
+  } catch (e) {
+    e.message += `\nURL: ${page.url()}\n${notes.join('\n') || '(nothing logged)'}`;
+    throw e;
+  } finally {
+    page.off('console', onConsole);
+    page.off('pageerror', onError);
+    page.off('requestfailed', onFailed);
+  }
 }

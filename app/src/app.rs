@@ -8,7 +8,9 @@ use leptos_router::{
 };
 
 use crate::components::layout::DashboardLayout;
-use crate::pages::{bookings, clients, integrations, invoices, login::LoginPage, settings};
+use crate::pages::{
+    bookings, clients, integrations, invoices, jobs, login::LoginPage, settings, webhooks,
+};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -54,6 +56,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("invoices/:id") view=invoices::InvoicePage ssr=ssr.clone() />
                     <Route path=path!("settings") view=settings::SettingsPage ssr=ssr.clone() />
                     <Route path=path!("integrations") view=integrations::IntegrationsPage ssr=ssr.clone() />
+                    <Route path=path!("jobs") view=jobs::JobsPage ssr=ssr.clone() />
+                    <Route path=path!("webhooks") view=webhooks::WebhooksPage ssr=ssr.clone() />
+                    <Route path=path!("webhooks/new") view=webhooks::NewEndpointPage ssr=ssr.clone() />
+                    <Route path=path!("webhooks/deliveries") view=webhooks::DeliveriesPage ssr=ssr.clone() />
+                    <Route path=path!("webhooks/deliveries/:id") view=webhooks::DeliveryPage ssr=ssr.clone() />
+                    <Route path=path!("webhooks/:id") view=webhooks::EndpointPage ssr=ssr.clone() />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -12,7 +12,12 @@ use crate::model::client::{ClientInput, ClientView};
 use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceStatus, InvoiceView};
 use crate::model::org::{AuditEntry, OrgSettings, OrgSettingsInput};
 use crate::model::page::Page;
+use crate::model::platform::{ApiKeyView, EventTypeView, JobsOverview, NewApiKey};
 use crate::model::resource::ResourceView;
+use crate::model::webhook::{
+    DeliveryDetail, DeliveryFilter, DeliveryView, DisabledEndpoint, EndpointInput, EndpointView,
+    EndpointWithSecret, ReplayResult, WebhookStats,
+};
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -92,6 +97,78 @@ pub trait OrgPort: Send + Sync {
     async fn audit(&self, user: &CurrentUser, page: u64) -> AppResult<Page<AuditEntry>>;
 }
 
+#[async_trait]
+pub trait PlatformPort: Send + Sync {
+    async fn jobs(&self, user: &CurrentUser) -> AppResult<JobsOverview>;
+    async fn retry_job(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
+    async fn api_keys(&self, user: &CurrentUser) -> AppResult<Vec<ApiKeyView>>;
+    async fn create_api_key(&self, user: &CurrentUser, name: &str) -> AppResult<NewApiKey>;
+    async fn revoke_api_key(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
+    async fn event_types(&self) -> AppResult<Vec<EventTypeView>>;
+}
+
+/// Outbound webhook endpoints, their deliveries, replay and statistics. Writes need an
+/// owner or admin.
+#[async_trait]
+pub trait WebhooksPort: Send + Sync {
+    async fn endpoints(&self, user: &CurrentUser) -> AppResult<Vec<EndpointView>>;
+    async fn endpoint(&self, user: &CurrentUser, id: &str) -> AppResult<EndpointView>;
+    /// `source`: `dashboard`, `api` or `zapier`.
+    async fn create_endpoint(
+        &self,
+        user: &CurrentUser,
+        input: &EndpointInput,
+        source: &str,
+    ) -> AppResult<EndpointWithSecret>;
+    async fn update_endpoint(
+        &self,
+        user: &CurrentUser,
+        id: &str,
+        input: &EndpointInput,
+    ) -> AppResult<EndpointView>;
+    async fn delete_endpoint(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
+    /// A new secret; the old one keeps signing for 24 hours.
+    async fn rotate_secret(&self, user: &CurrentUser, id: &str) -> AppResult<EndpointWithSecret>;
+    async fn send_test(&self, user: &CurrentUser, id: &str) -> AppResult<DeliveryView>;
+    /// Turns an endpoint back on; with `replay`, everything that failed (or was never
+    /// sent) since it broke is queued again.
+    async fn enable(&self, user: &CurrentUser, id: &str, replay: bool) -> AppResult<ReplayResult>;
+    async fn deliveries(
+        &self,
+        user: &CurrentUser,
+        filter: &DeliveryFilter,
+    ) -> AppResult<Page<DeliveryView>>;
+    async fn delivery(&self, user: &CurrentUser, id: &str) -> AppResult<DeliveryDetail>;
+    async fn retry_delivery(&self, user: &CurrentUser, id: &str) -> AppResult<DeliveryView>;
+    /// Queues again the endpoint's failed deliveries in `[from_ms, to_ms)` (bounded).
+    async fn replay(
+        &self,
+        user: &CurrentUser,
+        endpoint_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> AppResult<ReplayResult>;
+    /// Like `replay`, for whole days (`YYYY-MM-DD`, inclusive) in the organization's
+    /// time zone: what the dashboard form sends.
+    async fn replay_days(
+        &self,
+        user: &CurrentUser,
+        endpoint_id: &str,
+        from: &str,
+        to: &str,
+    ) -> AppResult<ReplayResult>;
+    /// Attempts over the last `days` days, overall or for one endpoint.
+    async fn stats(
+        &self,
+        user: &CurrentUser,
+        endpoint_id: Option<&str>,
+        days: u32,
+    ) -> AppResult<WebhookStats>;
+    async fn export_csv(&self, user: &CurrentUser, filter: &DeliveryFilter) -> AppResult<String>;
+    /// Endpoints Hitch disabled because they kept failing (the admins' banner).
+    async fn disabled(&self, user: &CurrentUser) -> AppResult<Vec<DisabledEndpoint>>;
+}
+
 /// Everything the server functions need, provided once per request as context.
 #[derive(Clone)]
 pub struct Ports {
@@ -100,4 +177,6 @@ pub struct Ports {
     pub clients: Arc<dyn ClientsPort>,
     pub invoices: Arc<dyn InvoicesPort>,
     pub org: Arc<dyn OrgPort>,
+    pub platform: Arc<dyn PlatformPort>,
+    pub webhooks: Arc<dyn WebhooksPort>,
 }

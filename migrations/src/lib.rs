@@ -2,12 +2,20 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_foundation;
+mod m20261122_000002_platform;
+mod m20261122_000003_job_leases;
+mod m20261122_000004_webhooks;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_foundation::Migration)]
+        vec![
+            Box::new(m20261122_000001_foundation::Migration),
+            Box::new(m20261122_000002_platform::Migration),
+            Box::new(m20261122_000003_job_leases::Migration),
+            Box::new(m20261122_000004_webhooks::Migration),
+        ]
     }
 }

@@ -28,6 +28,47 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Days a dashboard session lasts without activity.
     pub session_days: i64,
+    /// `development` generates a master key on first run; `production` requires one.
+    pub environment: Environment,
+    /// PostgreSQL schema for Hitch's tables (default: the server's search path).
+    pub database_schema: Option<String>,
+    /// Base64 of 32 random bytes: wraps the vault's data keys (`hitch generate-key`).
+    pub master_key: Option<Sensitive>,
+    /// File holding the master key; development creates `data/master.key`.
+    pub master_key_file: Option<PathBuf>,
+    /// Comma-separated older (or upcoming) master keys, accepted for unwrapping only.
+    pub decrypt_keys: Option<Sensitive>,
+    /// Run the job workers in this process.
+    pub jobs_enabled: bool,
+    /// Jobs run at once by this process.
+    pub job_concurrency: usize,
+    /// Seconds shutdown waits for running jobs before interrupting them.
+    pub job_drain_seconds: u64,
+    /// REST API requests per second per key (bursts of twice that).
+    pub api_rate_per_second: u32,
+    /// Networks outbound calls may reach although private (e.g. `127.0.0.0/8` for a
+    /// receiver on this machine). Everything private or reserved is refused otherwise.
+    pub outbound_allow: String,
+    /// Seconds a webhook receiver has to answer.
+    pub webhook_timeout_seconds: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// A setting that must never be printed: `Debug` shows only that it is set.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sensitive(pub String);
+
+impl std::fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +89,17 @@ impl Default for Config {
             site_root: PathBuf::from("target/site"),
             max_body_bytes: 64 * 1024,
             session_days: 14,
+            environment: Environment::Development,
+            database_schema: None,
+            master_key: None,
+            master_key_file: None,
+            decrypt_keys: None,
+            jobs_enabled: true,
+            job_concurrency: 8,
+            job_drain_seconds: 20,
+            api_rate_per_second: 20,
+            outbound_allow: String::new(),
+            webhook_timeout_seconds: 15,
         }
     }
 }
@@ -82,7 +134,7 @@ impl Config {
             }
             fig = fig.merge(Toml::file(file));
         }
-        let env = Env::prefixed("HITCH_").ignore(&["CONFIG", "TEST_DATABASE"]);
+        let env = Env::prefixed("HITCH_").ignore(&["CONFIG", "TEST_DATABASE", "ADMIN_PASSWORD"]);
         let config: Config = fig
             .merge(env)
             .extract()
@@ -129,7 +181,97 @@ impl Config {
                 problem: "must be between 1 and 365".into(),
             });
         }
+        if !(1..=256).contains(&self.job_concurrency) {
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_JOB_CONCURRENCY",
+                problem: "must be between 1 and 256".into(),
+            });
+        }
+        if let Some(schema) = &self.database_schema
+            && (schema.is_empty()
+                || !schema
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_DATABASE_SCHEMA",
+                problem: "may hold only letters, digits and underscores".into(),
+            });
+        }
+        self.outbound_policy()?;
+        if !(1..=60).contains(&self.webhook_timeout_seconds) {
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_WEBHOOK_TIMEOUT_SECONDS",
+                problem: "must be between 1 and 60".into(),
+            });
+        }
         Ok(())
+    }
+
+    /// Where webhooks may be sent: https only in production, private networks only
+    /// when `HITCH_OUTBOUND_ALLOW` lists them.
+    pub fn outbound_policy(&self) -> Result<crate::webhooks::OutboundPolicy, ConfigError> {
+        let allow =
+            crate::webhooks::outbound::parse_allow(&self.outbound_allow).map_err(|problem| {
+                ConfigError::Invalid {
+                    setting: "HITCH_OUTBOUND_ALLOW",
+                    problem,
+                }
+            })?;
+        Ok(crate::webhooks::OutboundPolicy {
+            allow,
+            https_only: self.environment == Environment::Production,
+        })
+    }
+
+    /// The vault's master keys. Production needs `HITCH_MASTER_KEY` or
+    /// `HITCH_MASTER_KEY_FILE`; development falls back to a generated `data/master.key`.
+    pub fn keyring(&self) -> Result<crate::vault::Keyring, ConfigError> {
+        use crate::vault::{Keyring, MasterKey, keyring::KeyError};
+        let invalid = |setting: &'static str, e: KeyError| ConfigError::Invalid {
+            setting,
+            problem: match e {
+                KeyError::Malformed { problem, .. } => {
+                    format!("must be base64 of exactly 32 bytes ({problem})")
+                }
+                KeyError::Io(msg) => msg,
+            },
+        };
+        let primary = match (&self.master_key, &self.master_key_file) {
+            (Some(k), _) => MasterKey::parse("HITCH_MASTER_KEY", &k.0)
+                .map_err(|e| invalid("HITCH_MASTER_KEY", e))?,
+            (None, Some(path)) if path.exists() => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+                    setting: "HITCH_MASTER_KEY_FILE",
+                    problem: format!("cannot read {}: {e}", path.display()),
+                })?;
+                MasterKey::parse("HITCH_MASTER_KEY_FILE", &text)
+                    .map_err(|e| invalid("HITCH_MASTER_KEY_FILE", e))?
+            }
+            _ if self.environment == Environment::Production => {
+                return Err(ConfigError::Invalid {
+                    setting: "HITCH_MASTER_KEY",
+                    problem: "is required in production (generate one with `hitch generate-key`)"
+                        .into(),
+                });
+            }
+            (None, path) => {
+                let path = path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("data/master.key"));
+                Keyring::dev_key(&path).map_err(|e| invalid("HITCH_MASTER_KEY_FILE", e))?
+            }
+        };
+        let mut others = Vec::new();
+        if let Some(list) = &self.decrypt_keys {
+            for part in list.0.split(',').filter(|p| !p.trim().is_empty()) {
+                others.push(
+                    MasterKey::parse("HITCH_DECRYPT_KEYS", part)
+                        .map_err(|e| invalid("HITCH_DECRYPT_KEYS", e))?,
+                );
+            }
+        }
+        Ok(Keyring::new(primary, others))
     }
 
     pub fn secure_cookies(&self) -> bool {

@@ -2,10 +2,15 @@
 //! `main.rs` is the CLI; tests boot the real app through [`start`].
 pub mod config;
 pub mod db;
+pub mod events;
+pub mod jobs;
+pub mod metrics;
 pub mod routes;
 pub mod services;
 pub mod session_store;
 pub mod telemetry;
+pub mod vault;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +23,9 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tower_http::{
+    CompressionLevel,
     compression::CompressionLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -26,21 +33,23 @@ use tower_http::{
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 use crate::config::Config;
+use crate::events::Hub;
+use crate::jobs::runner::{Runner, RunnerConfig};
+use crate::metrics::Metrics;
 use crate::services::{
     auth::AuthService, bookings::BookingsService, clients::ClientsService,
-    invoices::InvoicesService, org::OrgService,
+    invoices::InvoicesService, org::OrgService, platform::PlatformService,
+    webhooks::WebhooksService,
 };
 use crate::session_store::DbSessionStore;
+use crate::vault::Vault;
 
 /// Connects and brings the schema up to date.
-pub async fn open_database(
-    config: &Config,
-    schema: Option<&str>,
-) -> anyhow::Result<DatabaseConnection> {
+pub async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
     let db = db::connect(
         &config.database_url,
         config.database_max_connections,
-        schema,
+        config.database_schema.as_deref(),
     )
     .await
     .map_err(|e| {
@@ -53,25 +62,79 @@ pub async fn open_database(
     Ok(db)
 }
 
-fn ports(db: &DatabaseConnection) -> Ports {
+/// What every part of a running Hitch shares: the database, the change hub, the job
+/// kinds, the metrics and the vault. Cheap to clone.
+#[derive(Clone)]
+pub struct Platform {
+    pub db: DatabaseConnection,
+    pub hub: Hub,
+    pub jobs: Arc<jobs::Registry>,
+    pub metrics: Metrics,
+    pub vault: Vault,
+    /// Where outbound calls (webhooks, later providers) may go.
+    pub outbound: webhooks::OutboundPolicy,
+}
+
+impl Platform {
+    /// Must run inside the tokio runtime (on PostgreSQL it starts LISTEN/NOTIFY tasks).
+    pub fn new(config: &Config, db: DatabaseConnection) -> anyhow::Result<Platform> {
+        let vault = Vault::new(config.keyring()?);
+        let outbound = config.outbound_policy()?;
+        let mut registry = jobs::Registry::standard();
+        webhooks::register(
+            &mut registry,
+            vault.clone(),
+            outbound.clone(),
+            std::time::Duration::from_secs(config.webhook_timeout_seconds),
+        );
+        let hub = Hub::start(&db, config.database_schema.as_deref());
+        webhooks::fanout::watch(&hub);
+        Ok(Platform {
+            hub,
+            jobs: Arc::new(registry),
+            metrics: Metrics::new(),
+            vault,
+            outbound,
+            db,
+        })
+    }
+}
+
+pub fn ports(p: &Platform) -> Ports {
+    let db = &p.db;
     Ports {
         auth: Arc::new(AuthService { db: db.clone() }),
-        bookings: Arc::new(BookingsService { db: db.clone() }),
-        clients: Arc::new(ClientsService { db: db.clone() }),
-        invoices: Arc::new(InvoicesService { db: db.clone() }),
+        bookings: Arc::new(BookingsService {
+            db: db.clone(),
+            hub: p.hub.clone(),
+        }),
+        clients: Arc::new(ClientsService {
+            db: db.clone(),
+            hub: p.hub.clone(),
+        }),
+        invoices: Arc::new(InvoicesService {
+            db: db.clone(),
+            hub: p.hub.clone(),
+        }),
         org: Arc::new(OrgService { db: db.clone() }),
+        platform: Arc::new(PlatformService {
+            db: db.clone(),
+            hub: p.hub.clone(),
+        }),
+        webhooks: Arc::new(WebhooksService::new(p)),
     }
 }
 
 /// The whole HTTP surface: pages, server functions, health, static files.
-pub fn router(config: &Config, db: DatabaseConnection) -> Router {
+pub fn router(config: &Config, platform: &Platform) -> Router {
+    let db = platform.db.clone();
     let leptos_options = LeptosOptions::builder()
         .output_name("hitch")
         .site_root(config.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .build();
-    let ports = ports(&db);
+    let ports = ports(platform);
     let routes = generate_route_list(App);
     let app = Router::new()
         .leptos_routes_with_context(
@@ -96,54 +159,119 @@ pub fn router(config: &Config, db: DatabaseConnection) -> Router {
             config.session_days,
         )));
 
+    let live = Router::new()
+        .route("/live", axum::routing::get(routes::live::stream))
+        .route(
+            "/webhooks/deliveries.csv",
+            axum::routing::get(routes::exports::deliveries_csv),
+        )
+        .with_state(platform.clone());
     Router::new()
-        .merge(routes::health::router(db))
-        .merge(app.layer(sessions))
+        .merge(routes::health::router(db.clone()))
+        .route(
+            "/metrics",
+            axum::routing::get(metrics::endpoint)
+                .with_state((platform.metrics.clone(), db.clone())),
+        )
+        .merge(routes::api::router(
+            platform,
+            config.api_rate_per_second,
+            config.max_body_bytes,
+        ))
+        .merge(app.merge(live).layer(sessions))
+        .layer(middleware::from_fn_with_state(
+            platform.metrics.clone(),
+            metrics::track,
+        ))
         .layer(middleware::from_fn_with_state(
             config.max_body_bytes,
             routes::limits::body_limit,
         ))
-        .layer(CompressionLayer::new())
+        // Fastest level: brotli's default (quality 11) takes seconds per megabyte, which
+        // stalled the 9 MB debug WASM for a minute and costs every page its latency.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::span_for))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-/// A running server: where it listens and the task serving it.
+/// A running server: where it listens, the task serving it, and the job workers.
 pub struct Running {
     pub addr: SocketAddr,
+    pub platform: Platform,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub workers: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Binds `config.listen` and serves until `shutdown` resolves.
+impl Running {
+    /// Waits for the HTTP server to stop, then for the workers to drain.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await??;
+        if let Some(w) = self.workers {
+            w.await?;
+        }
+        Ok(())
+    }
+}
+
+/// Binds `config.listen` and serves (and runs jobs) until `shutdown` is cancelled.
 pub async fn start(
     config: &Config,
     db: DatabaseConnection,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: CancellationToken,
 ) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
-    spawn_session_sweeper(db.clone());
-    let app = router(config, db);
+    let platform = Platform::new(config, db.clone())?;
+    spawn_session_sweeper(db);
+    let workers = config.jobs_enabled.then(|| {
+        Runner {
+            db: platform.db.clone(),
+            hub: platform.hub.clone(),
+            registry: platform.jobs.clone(),
+            metrics: platform.metrics.clone(),
+            config: RunnerConfig {
+                concurrency: config.job_concurrency,
+                drain: std::time::Duration::from_secs(config.job_drain_seconds),
+                ..RunnerConfig::default()
+            },
+            worker_id: jobs::runner::worker_id(),
+        }
+        .spawn(shutdown.clone())
+    });
+    let app = router(config, &platform);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
             .await
     });
-    Ok(Running { addr, task })
+    Ok(Running {
+        addr,
+        platform,
+        task,
+        workers,
+    })
 }
 
 /// Deletes expired sessions hourly so the table stays small.
 fn spawn_session_sweeper(db: DatabaseConnection) {
     tokio::spawn(async move {
-        let store = DbSessionStore::new(db);
+        let store = DbSessionStore::new(db.clone());
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "could not delete expired sessions");
+            }
+            match jobs::queue::prune_done(&db, 7).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "pruned finished jobs older than 7 days"),
+                Err(e) => tracing::warn!(error = %e, "could not prune finished jobs"),
+            }
+            if let Err(e) = routes::api::idempotency::sweep(&db).await {
+                tracing::warn!(error = %e, "could not delete old idempotency records");
             }
         }
     });

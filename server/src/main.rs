@@ -47,6 +47,20 @@ enum Command {
     },
     /// Create the demo organization with resources, guests, bookings and invoices.
     Demo,
+    /// Create an API key for an organization and print it (shown only this once).
+    CreateApiKey {
+        /// The organization's slug (e.g. demo-bistro).
+        #[arg(long)]
+        org: String,
+        /// What the key is for, shown in the dashboard.
+        #[arg(long, default_value = "API key")]
+        name: String,
+    },
+    /// Print a new random master key (base64 of 32 bytes) for HITCH_MASTER_KEY.
+    GenerateKey,
+    /// Re-wrap every vault data key under the current HITCH_MASTER_KEY. Older keys must
+    /// be listed in HITCH_DECRYPT_KEYS. Safe to run while servers are up, and again.
+    RotateMasterKey,
 }
 
 #[tokio::main]
@@ -70,8 +84,40 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
-    let db = server::open_database(&config, None).await?;
+    if let Command::GenerateKey = command {
+        println!("{}", server::vault::MasterKey::generate_text().as_str());
+        return Ok(());
+    }
+    let db = server::open_database(&config).await?;
     match command {
+        Command::GenerateKey => {}
+        Command::CreateApiKey { org, name } => {
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            use server::db::entities::organization;
+            let found = organization::Entity::find()
+                .filter(organization::Column::Slug.eq(&org))
+                .one(&db)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("--org: no organization has the slug `{org}`"))?;
+            let (key, secret) =
+                server::services::api_keys::create(&db, &found.id, &name, "cli").await?;
+            println!(
+                "API key \"{}\" ({}) for \"{}\":",
+                key.name, key.id, found.name
+            );
+            println!("{secret}");
+            println!("Store it now: Hitch keeps only its hash and cannot show it again.");
+        }
+        Command::RotateMasterKey => {
+            let vault = server::vault::Vault::new(config.keyring()?);
+            let report = vault.rotate(&db).await?;
+            println!(
+                "Re-wrapped {} secret(s) under master key {}; {} already used it.",
+                report.rewrapped,
+                vault.primary_key_id(),
+                report.already_current
+            );
+        }
         Command::Migrate => println!("Database is up to date."),
         Command::Demo => {
             let org = demo::seed_demo(&db)
@@ -107,9 +153,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
         }
         Command::Serve => {
-            let running = server::start(&config, db, shutdown_signal()).await?;
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            let running = server::start(&config, db, shutdown.clone()).await?;
             tracing::info!(addr = %running.addr, "Hitch is listening");
-            running.task.await??;
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                shutdown.cancel();
+            });
+            running.wait().await?;
             tracing::info!("stopped");
         }
     }

@@ -4,7 +4,9 @@ pub mod auth;
 pub mod bookings;
 pub mod clients;
 pub mod invoices;
+pub mod platform;
 pub mod settings;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx {

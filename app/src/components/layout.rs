@@ -3,47 +3,54 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 
 use crate::api::auth::{Logout, me};
+use crate::api::webhooks::disabled_endpoints;
 use crate::components::ui::LoadError;
 use crate::error::AppError;
-use crate::model::auth::CurrentUser;
 
-const NAV: [(&str, &str); 5] = [
+const NAV: [(&str, &str); 7] = [
     ("/bookings", "Bookings"),
     ("/clients", "Clients"),
     ("/invoices", "Invoices"),
+    ("/webhooks", "Webhooks"),
     ("/integrations", "Integrations"),
+    ("/jobs", "Jobs"),
     ("/settings", "Settings"),
 ];
 
+/// The frame renders at once; only the user's name waits for the session. The
+/// `<Outlet/>` must stay outside any `<Suspense>`: under one, a resolving resource
+/// re-creates the page on the server, its first copy's resource is still serialized,
+/// and the browser then hydrates the wrong result (leptos-rs/leptos#2188, #3726).
 #[component]
 pub fn DashboardLayout() -> impl IntoView {
     let user = Resource::new(|| (), |_| me());
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match user.await {
-                    Ok(Some(u)) => view! { <Frame user=u /> }.into_any(),
-                    Ok(None) | Err(AppError::Unauthenticated) => view! { <Redirect path="/login" /> }.into_any(),
-                    Err(e) => view! { <main class="p-6"><LoadError error=e /></main> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn Frame(user: CurrentUser) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
-    let org = user.org_name.clone();
-    let who = format!("{} · {}", user.name, user.role.as_str());
-    provide_context(user);
+    // The org name's slot also guards the frame: signed-out visitors go to /login.
+    let org_name = move || {
+        Suspend::new(async move {
+            match user.await {
+                Ok(Some(u)) => view! { <span class="block truncate text-xs text-slate-500">{u.org_name}</span> }.into_any(),
+                Ok(None) | Err(AppError::Unauthenticated) => view! { <Redirect path="/login" /> }.into_any(),
+                Err(e) => view! { <LoadError error=e /> }.into_any(),
+            }
+        })
+    };
+    let who = move || {
+        Suspend::new(async move {
+            user.await.ok().flatten().map(|u| {
+                view! { <p class="truncate text-slate-600">{format!("{} · {}", u.name, u.role.as_str())}</p> }
+            })
+        })
+    };
     view! {
         <div class="min-h-screen md:flex">
             <aside class="border-b border-slate-200 bg-white md:min-h-screen md:w-56 md:border-b-0 md:border-r">
                 <div class="flex items-center justify-between px-4 py-3 md:block md:py-5">
                     <a href="/bookings" class="block">
                         <span class="text-lg font-bold text-indigo-700">"Hitch"</span>
-                        <span class="block truncate text-xs text-slate-500">{org}</span>
+                        <Suspense fallback=|| ()>
+                            {org_name}
+                        </Suspense>
                     </a>
                 </div>
                 <nav class="flex gap-1 overflow-x-auto px-2 pb-2 md:flex-col md:px-3" aria-label="Main">
@@ -62,13 +69,16 @@ fn Frame(user: CurrentUser) -> impl IntoView {
                         .collect_view()}
                 </nav>
                 <div class="hidden border-t border-slate-200 px-4 py-4 text-sm md:block">
-                    <p class="truncate text-slate-600">{who}</p>
+                    <Suspense fallback=|| ()>
+                        {who}
+                    </Suspense>
                     <ActionForm action=logout>
                         <button type="submit" class="mt-2 text-sm font-medium text-indigo-700 hover:underline">"Sign out"</button>
                     </ActionForm>
                 </div>
             </aside>
             <main class="mx-auto w-full max-w-5xl flex-1 px-4 py-6 md:px-8">
+                <DisabledBanner />
                 <Outlet />
                 <ActionForm action=logout attr:class="mt-10 border-t border-slate-200 pt-4 md:hidden">
                     <button type="submit" class="text-sm font-medium text-indigo-700">"Sign out"</button>
@@ -78,7 +88,32 @@ fn Frame(user: CurrentUser) -> impl IntoView {
     }
 }
 
-/// The signed-in user, provided by the dashboard frame.
-pub fn use_user() -> Option<CurrentUser> {
-    use_context::<CurrentUser>()
+/// Tells admins on every page when Hitch has switched a webhook endpoint off.
+#[component]
+fn DisabledBanner() -> impl IntoView {
+    let disabled = Resource::new(|| (), |_| disabled_endpoints());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                disabled.await.ok().filter(|l| !l.is_empty()).map(|list| {
+                    view! {
+                        <div role="alert" class="mb-4 rounded-md border border-rose-200 bg-rose-50 px-4 py-3 text-sm text-rose-900">
+                            <p class="font-semibold">"Webhook deliveries stopped"</p>
+                            <ul class="mt-1 space-y-1">
+                                {list.into_iter().map(|e| {
+                                    let href = format!("/webhooks/{}", e.id);
+                                    view! {
+                                        <li>
+                                            <a class="font-medium underline" href=href>{e.url}</a>
+                                            {format!(" was disabled. {}", e.reason)}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        </div>
+                    }
+                })
+            })}
+        </Suspense>
+    }
 }

@@ -55,6 +55,13 @@ pub fn Notice() -> impl IntoView {
                 "updated" => Some("Booking updated."),
                 "cancelled" => Some("Booking cancelled."),
                 "saved" => Some("Saved."),
+                "retried" => Some("The job is queued again and will run in a moment."),
+                "revoked" => Some("API key revoked. Requests using it are refused from now on."),
+                "endpoint_deleted" => Some("Endpoint deleted. Nothing more is sent to it."),
+                "enabled" => Some("Endpoint enabled. Deliveries resume, and anything queued for replay is on its way."),
+                "created_no_js" => Some("Endpoint added. Its signing secret is shown only right after it is made, which needs JavaScript: turn it on and use Rotate secret to get one."),
+                "replayed" => Some("Replay queued: those deliveries go out again now; follow them under Recent deliveries."),
+                "test_sent" => Some("Test event sent. This page updates when the receiver answers."),
                 _ => None,
             })
     };

@@ -72,9 +72,15 @@ impl ActorKind {
 
 impl From<&CurrentUser> for Actor {
     fn from(u: &CurrentUser) -> Self {
+        // Requests made with an API key act as a user whose id is the key's `key_` id.
+        let kind = if u.user_id.starts_with("key_") {
+            ActorKind::ApiKey
+        } else {
+            ActorKind::User
+        };
         Actor {
             org_id: u.org_id.clone(),
-            kind: ActorKind::User,
+            kind,
             id: u.user_id.clone(),
             label: u.email.clone(),
         }

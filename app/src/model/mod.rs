@@ -6,4 +6,6 @@ pub mod invoice;
 pub mod money;
 pub mod org;
 pub mod page;
+pub mod platform;
 pub mod resource;
+pub mod webhook;

@@ -6,6 +6,7 @@ use crate::api::bookings::{
     CancelBooking, CreateBooking, UpdateBooking, booking_options, get_booking, list_bookings,
 };
 use crate::components::form::{SelectField, TextField, action_error};
+use crate::components::live::use_live;
 use crate::components::ui::{
     BTN, BTN_DANGER, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice,
     PageHeader, Pager,
@@ -33,7 +34,9 @@ pub fn BookingsPage() -> impl IntoView {
             page: parse_page(q.get("page").as_deref()),
         })
     };
-    let data = Resource::new(filter, list_bookings);
+    // Another tab, the API or a guest changing a booking refreshes this list.
+    let live = use_live("booking");
+    let data = Resource::new(move || (filter(), live.get()), |(f, _)| list_bookings(f));
     view! {
         <PageHeader title="Bookings">
             <a class=BTN href="/bookings/new">"New booking"</a>
@@ -60,7 +63,7 @@ pub fn BookingsPage() -> impl IntoView {
             <button class=BTN_SECONDARY type="submit">"Show"</button>
             <a class="px-2 py-2 text-sm text-indigo-700 hover:underline" href="/bookings">"Upcoming"</a>
         </form>
-        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading bookings…"</p> }>
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading bookings…"</p> }>
             {move || Suspend::new(async move {
                 let f = filter();
                 match data.await {
@@ -86,7 +89,7 @@ pub fn BookingsPage() -> impl IntoView {
                     }
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

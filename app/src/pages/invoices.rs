@@ -6,6 +6,7 @@ use crate::api::invoices::{
     CreateInvoice, SetInvoiceStatus, get_invoice, invoice_options, list_invoices,
 };
 use crate::components::form::{ErrorText, SelectField, TextField, action_error, field_error};
+use crate::components::live::use_live;
 use crate::components::ui::{
     BTN, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, PageHeader, Pager,
 };
@@ -37,7 +38,11 @@ pub fn InvoicesPage() -> impl IntoView {
             )
         })
     };
-    let data = Resource::new(args, |(s, p)| list_invoices(s, p));
+    let live = use_live("invoice");
+    let data = Resource::new(
+        move || (args(), live.get()),
+        |((s, p), _)| list_invoices(s, p),
+    );
     view! {
         <PageHeader title="Invoices">
             <a class=BTN href="/invoices/new">"New invoice"</a>
@@ -55,7 +60,7 @@ pub fn InvoicesPage() -> impl IntoView {
                     .collect_view()
             }}
         </nav>
-        <Suspense fallback=|| ()>
+        <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match data.await {
                     Err(e) => view! { <LoadError error=e /> }.into_any(),
@@ -73,7 +78,7 @@ pub fn InvoicesPage() -> impl IntoView {
                     }
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

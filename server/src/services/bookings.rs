@@ -24,6 +24,7 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::db::entities::{booking, client, organization, resource};
+use crate::events::{self, EventType, Hub, payloads};
 use crate::services::org::{self, resource_view, tz};
 use crate::services::{OrInternal, audit, ids, sql};
 
@@ -31,6 +32,7 @@ pub const PER_PAGE: u64 = 50;
 
 pub struct BookingsService {
     pub db: DatabaseConnection,
+    pub hub: Hub,
 }
 
 /// Local wall time in `tz` to UTC; a time skipped by a clock change is a field error.
@@ -345,6 +347,16 @@ impl BookingsPort for BookingsService {
         .insert(&txn)
         .await
         .or_internal()?;
+        // The event goes first: the audit row after it is the last write before commit.
+        let event = events::emit(
+            &txn,
+            &org.id,
+            EventType::BookingCreated,
+            &row.id,
+            payloads::booking(&row, &org.currency),
+        )
+        .await
+        .or_internal()?;
         let details = json!({ "resource_id": row.resource_id, "starts_at": row.starts_at, "ends_at": row.ends_at, "party_size": row.party_size });
         audit::record(
             &txn,
@@ -357,6 +369,7 @@ impl BookingsPort for BookingsService {
         .await
         .or_internal()?;
         txn.commit().await.or_internal()?;
+        self.hub.committed(&[event]);
         tracing::info!(booking = %row.id, "booking created");
         one_view(&self.db, &org, row).await
     }
@@ -391,6 +404,9 @@ impl BookingsPort for BookingsService {
         let rescheduled = current.starts_at != p.start
             || current.ends_at != p.end
             || current.resource_id != p.resource.id;
+        let confirmed = current.status != BookingStatus::Confirmed.as_str()
+            && v.status == BookingStatus::Confirmed;
+        let previous = json!({ "resource_id": current.resource_id, "starts_at": current.starts_at, "ends_at": current.ends_at });
         let before = json!({ "resource_id": current.resource_id, "starts_at": current.starts_at, "ends_at": current.ends_at, "status": current.status });
         let mut active: booking::ActiveModel = current.into();
         active.resource_id = Set(p.resource.id.clone());
@@ -410,6 +426,28 @@ impl BookingsPort for BookingsService {
             "booking.updated"
         };
         let after = json!({ "resource_id": row.resource_id, "starts_at": row.starts_at, "ends_at": row.ends_at, "status": row.status });
+        let mut kinds = Vec::new();
+        if rescheduled {
+            kinds.push(EventType::BookingRescheduled);
+        }
+        if confirmed {
+            kinds.push(EventType::BookingConfirmed);
+        }
+        if kinds.is_empty() {
+            kinds.push(EventType::BookingUpdated);
+        }
+        let mut emitted = Vec::new();
+        for kind in kinds {
+            let mut data = payloads::booking(&row, &org.currency);
+            if kind == EventType::BookingRescheduled {
+                data["previous"] = previous.clone();
+            }
+            emitted.push(
+                events::emit(&txn, &org.id, kind, &row.id, data)
+                    .await
+                    .or_internal()?,
+            );
+        }
         audit::record(
             &txn,
             &Actor::from(user),
@@ -421,6 +459,7 @@ impl BookingsPort for BookingsService {
         .await
         .or_internal()?;
         txn.commit().await.or_internal()?;
+        self.hub.committed(&emitted);
         one_view(&self.db, &org, row).await
     }
 
@@ -476,6 +515,11 @@ impl BookingsPort for BookingsService {
                 }
             });
         }
+        let mut data = payloads::booking(&row, &org.currency);
+        data["reason"] = json!(reason);
+        let event = events::emit(&txn, &org.id, EventType::BookingCancelled, id, data)
+            .await
+            .or_internal()?;
         audit::record(
             &txn,
             &Actor::from(user),
@@ -487,6 +531,7 @@ impl BookingsPort for BookingsService {
         .await
         .or_internal()?;
         txn.commit().await.or_internal()?;
+        self.hub.committed(&[event]);
         one_view(&self.db, &org, row).await
     }
 

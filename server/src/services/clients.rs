@@ -13,12 +13,14 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::db::entities::client;
+use crate::events::{self, EventType, Hub, payloads};
 use crate::services::{OrInternal, audit, ids, sql};
 
 pub const PER_PAGE: u64 = 50;
 
 pub struct ClientsService {
     pub db: DatabaseConnection,
+    pub hub: Hub,
 }
 
 pub fn view(c: client::Model) -> ClientView {
@@ -98,6 +100,15 @@ impl ClientsPort for ClientsService {
         .insert(&txn)
         .await
         .or_internal()?;
+        let event = events::emit(
+            &txn,
+            &user.org_id,
+            EventType::ClientCreated,
+            &row.id,
+            payloads::client(&row),
+        )
+        .await
+        .or_internal()?;
         audit::record(
             &txn,
             &Actor::from(user),
@@ -109,6 +120,7 @@ impl ClientsPort for ClientsService {
         .await
         .or_internal()?;
         txn.commit().await.or_internal()?;
+        self.hub.committed(&[event]);
         Ok(view(row))
     }
 
@@ -133,6 +145,20 @@ impl ClientsPort for ClientsService {
         if res.rows_affected == 0 {
             return Err(AppError::not_found("client"));
         }
+        let row = client::Entity::find_by_id(id)
+            .one(&txn)
+            .await
+            .or_internal()?
+            .ok_or_else(|| AppError::not_found("client"))?;
+        let event = events::emit(
+            &txn,
+            &user.org_id,
+            EventType::ClientUpdated,
+            id,
+            payloads::client(&row),
+        )
+        .await
+        .or_internal()?;
         audit::record(
             &txn,
             &Actor::from(user),
@@ -144,6 +170,7 @@ impl ClientsPort for ClientsService {
         .await
         .or_internal()?;
         txn.commit().await.or_internal()?;
-        self.get(user, id).await
+        self.hub.committed(&[event]);
+        Ok(view(row))
     }
 }

@@ -19,6 +19,7 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::db::entities::{booking, client, invoice, invoice_line, organization};
+use crate::events::{self, EventType, Hub, payloads};
 use crate::services::org::{self, tz};
 use crate::services::{OrInternal, audit, ids, sql};
 
@@ -26,6 +27,7 @@ pub const PER_PAGE: u64 = 50;
 
 pub struct InvoicesService {
     pub db: DatabaseConnection,
+    pub hub: Hub,
 }
 
 fn view(i: invoice::Model, lines: Vec<invoice_line::Model>, client_name: String) -> InvoiceView {
@@ -207,6 +209,15 @@ impl InvoicesPort for InvoicesService {
             .exec_without_returning(&txn)
             .await
             .or_internal()?;
+        let event = events::emit(
+            &txn,
+            &org.id,
+            EventType::InvoiceCreated,
+            &row.id,
+            payloads::invoice(&row),
+        )
+        .await
+        .or_internal()?;
         let details = json!({ "number": row.number, "total_minor": row.total_minor, "currency": row.currency });
         audit::record(
             &txn,
@@ -220,6 +231,7 @@ impl InvoicesPort for InvoicesService {
         .or_internal()?;
         let out = full_view(&txn, row).await?;
         txn.commit().await.or_internal()?;
+        self.hub.committed(&[event]);
         Ok(out)
     }
 
@@ -255,6 +267,23 @@ impl InvoicesPort for InvoicesService {
                 what: "invoice".into(),
             });
         }
+        let row = find(&txn, &user.org_id, id).await?;
+        let kind = match next {
+            InvoiceStatus::Draft => None,
+            InvoiceStatus::Sent => Some(EventType::InvoiceSent),
+            InvoiceStatus::Paid => Some(EventType::InvoicePaid),
+            InvoiceStatus::Overdue => Some(EventType::InvoiceOverdue),
+            InvoiceStatus::Void => Some(EventType::InvoiceVoided),
+            InvoiceStatus::Refunded => Some(EventType::InvoiceRefunded),
+        };
+        let mut emitted = Vec::new();
+        if let Some(kind) = kind {
+            emitted.push(
+                events::emit(&txn, &user.org_id, kind, id, payloads::invoice(&row))
+                    .await
+                    .or_internal()?,
+            );
+        }
         let action = format!("invoice.{}", next.as_str());
         audit::record(
             &txn,
@@ -266,8 +295,9 @@ impl InvoicesPort for InvoicesService {
         )
         .await
         .or_internal()?;
-        let out = full_view(&txn, find(&txn, &user.org_id, id).await?).await?;
+        let out = full_view(&txn, row).await?;
         txn.commit().await.or_internal()?;
+        self.hub.committed(&emitted);
         Ok(out)
     }
 

@@ -1,4 +1,5 @@
 //! Implementations of `app::ports` over SeaORM, one module per domain.
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod bookings;
@@ -7,7 +8,9 @@ pub mod demo;
 pub mod ids;
 pub mod invoices;
 pub mod org;
+pub mod platform;
 pub mod sql;
+pub mod webhooks;
 
 use app::error::AppError;
 

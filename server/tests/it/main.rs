@@ -2,8 +2,13 @@
 //! database: SQLite by default, PostgreSQL with `HITCH_TEST_DATABASE=postgres`.
 mod support;
 
+mod api;
 mod auth;
 mod bookings;
 mod concurrency;
+mod events;
 mod invoices;
+mod jobs;
 mod validation;
+mod vault;
+mod webhooks;

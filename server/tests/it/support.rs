@@ -15,7 +15,15 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub client: Client,
     pub org_id: String,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    pub platform: server::Platform,
+    pub config: Config,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
 }
 
 fn backend() -> String {
@@ -84,24 +92,31 @@ async fn drop_stale_schemas(admin: &DatabaseConnection) {
 impl TestApp {
     /// `None` only when PostgreSQL is wanted, unreachable, and CI is not set.
     pub async fn spawn() -> Option<TestApp> {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like [`spawn`], with the configuration adjusted first (e.g. no workers here).
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let (url, schema) = fresh_database().await?;
         let config = Config {
             database_url: url,
+            database_schema: schema,
             database_max_connections: 10,
             listen: "127.0.0.1:0".parse().expect("addr"),
             site_root: concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site").into(),
+            master_key: Some(server::config::Sensitive(
+                server::vault::MasterKey::generate_text().to_string(),
+            )),
             ..Config::default()
         };
-        let db = server::open_database(&config, schema.as_deref())
-            .await
-            .expect("database");
+        let mut config = config;
+        adjust(&mut config);
+        let db = server::open_database(&config).await.expect("database");
         let org = demo::seed_demo(&db).await.expect("demo data");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = server::start(&config, db.clone(), async {
-            let _ = rx.await;
-        })
-        .await
-        .expect("server starts");
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let running = server::start(&config, db.clone(), shutdown.clone())
+            .await
+            .expect("server starts");
         let client = Client::builder()
             .cookie_store(true)
             .timeout(Duration::from_secs(30))
@@ -112,7 +127,9 @@ impl TestApp {
             db,
             client,
             org_id: org.id,
-            _shutdown: tx,
+            platform: running.platform,
+            config,
+            shutdown,
         };
         Some(app)
     }
@@ -181,16 +198,82 @@ impl TestApp {
     }
 
     pub async fn count(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .await
+    }
+
+    /// The integer in column `n` of the first row of `sql`.
+    pub async fn scalar(&self, sql: &str) -> i64 {
         let row = self
             .db
             .query_one_raw(sea_orm::Statement::from_string(
                 self.db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table}"),
+                sql.to_string(),
             ))
             .await
-            .expect("count")
+            .expect("query")
             .expect("row");
         row.try_get::<i64>("", "n").expect("n")
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.db.get_database_backend() == sea_orm::DbBackend::Postgres
+    }
+
+    /// Starts the real `hitch serve` binary on this app's database, as a second process.
+    pub fn spawn_process(&self, extra_env: &[(&str, &str)]) -> Process {
+        let c = &self.config;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hitch"));
+        cmd.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HITCH_DATABASE_URL", &c.database_url)
+            .env("HITCH_LISTEN", "127.0.0.1:0")
+            .env("HITCH_LOG_FORMAT", "json")
+            .env("HITCH_SITE_ROOT", &c.site_root)
+            .env(
+                "HITCH_MASTER_KEY",
+                &c.master_key.as_ref().expect("test master key").0,
+            )
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(schema) = &c.database_schema {
+            cmd.env("HITCH_DATABASE_SCHEMA", schema);
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        Process(cmd.spawn().expect("start hitch serve"))
+    }
+
+    /// Like [`spawn_process`] on a free port; returns the process and its base URL.
+    pub fn spawn_listening(&self) -> (Process, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        (
+            self.spawn_process(&[("HITCH_LISTEN", &addr)]),
+            format!("http://{addr}"),
+        )
+    }
+
+    /// Polls `check` every 50 ms until it holds, failing after `limit`.
+    pub async fn eventually<F, Fut>(&self, what: &str, limit: Duration, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let start = std::time::Instant::now();
+        while !check().await {
+            assert!(
+                start.elapsed() < limit,
+                "timed out after {limit:?} waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
@@ -243,4 +326,26 @@ pub fn error_fields(body: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A child `hitch` process, killed when the test ends however it ends.
+pub struct Process(pub std::process::Child);
+
+impl Process {
+    /// SIGKILL: no shutdown hooks, no draining, like a crash.
+    pub fn kill9(&mut self) {
+        self.0.kill().expect("kill");
+        self.0.wait().expect("reap");
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -1,10 +1,19 @@
 //! SeaORM entities, one per table (see `migrations/`).
+pub mod api_key;
 pub mod audit_log;
 pub mod booking;
 pub mod client;
+pub mod event;
+pub mod idempotency_key;
 pub mod invoice;
 pub mod invoice_line;
+pub mod job;
+pub mod job_attempt;
 pub mod organization;
 pub mod resource;
+pub mod secret;
 pub mod session;
 pub mod user;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

@@ -1,0 +1,51 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::platform::{ApiKeyView, EventTypeView, JobsOverview, NewApiKey};
+
+#[server(prefix = "/rpc", endpoint = "jobs/overview")]
+pub async fn load_jobs() -> Result<JobsOverview, AppError> {
+    use super::ctx;
+    let user = ctx::manager().await?;
+    ctx::ports()?.platform.jobs(&user).await
+}
+
+#[server(prefix = "/rpc", endpoint = "jobs/retry")]
+pub async fn retry_job(id: String) -> Result<(), AppError> {
+    use super::ctx;
+    let user = ctx::manager().await?;
+    ctx::ports()?.platform.retry_job(&user, &id).await?;
+    leptos_axum::redirect("/jobs?notice=retried");
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "api-keys/list")]
+pub async fn list_api_keys() -> Result<Vec<ApiKeyView>, AppError> {
+    use super::ctx;
+    let user = ctx::manager().await?;
+    ctx::ports()?.platform.api_keys(&user).await
+}
+
+/// Returns the new key's secret; it is shown once and never again.
+#[server(prefix = "/rpc", endpoint = "api-keys/create")]
+pub async fn create_api_key(name: String) -> Result<NewApiKey, AppError> {
+    use super::ctx;
+    let user = ctx::manager().await?;
+    ctx::ports()?.platform.create_api_key(&user, &name).await
+}
+
+#[server(prefix = "/rpc", endpoint = "api-keys/revoke")]
+pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
+    use super::ctx;
+    let user = ctx::manager().await?;
+    ctx::ports()?.platform.revoke_api_key(&user, &id).await?;
+    leptos_axum::redirect("/integrations?notice=revoked");
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "event-types")]
+pub async fn event_types() -> Result<Vec<EventTypeView>, AppError> {
+    use super::ctx;
+    ctx::user().await?;
+    ctx::ports()?.platform.event_types().await
+}

@@ -1,0 +1,227 @@
+//! In-process fan-out of committed changes (live dashboard) and job wake-ups.
+//!
+//! On PostgreSQL the signals also travel through LISTEN/NOTIFY, so a change committed by
+//! another `hitch serve` reaches this one's dashboards and a job enqueued there wakes
+//! workers here. Signals are hints: losing one delays a refresh or a wake-up until the
+//! next poll, never loses data (the rows are the truth).
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{DatabaseConnection, DbBackend, sqlx::postgres::PgListener};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, broadcast, mpsc};
+
+use super::Emitted;
+
+/// What the live dashboard hears about: enough to know which page to refresh.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Change {
+    pub org_id: String,
+    /// `booking`, `client`, `invoice` or `job`.
+    pub entity_kind: String,
+    pub entity_id: String,
+    /// The event type, or `job.changed`.
+    pub event_type: String,
+}
+
+enum Signal {
+    Change(Change),
+    Jobs,
+}
+
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    changes: broadcast::Sender<Change>,
+    jobs: Notify,
+    /// Set on PostgreSQL: signals go out through NOTIFY and come back through LISTEN.
+    remote: Option<mpsc::UnboundedSender<Signal>>,
+}
+
+const CHANGES: &str = "hitch_changes";
+const JOBS: &str = "hitch_jobs";
+
+fn channel(base: &str, schema: Option<&str>) -> String {
+    match schema {
+        Some(s) => format!("{base}_{s}"),
+        None => base.to_string(),
+    }
+}
+
+impl Hub {
+    /// A hub for this process; on PostgreSQL it also starts the NOTIFY sender and the
+    /// LISTEN loop (both reconnect on their own).
+    pub fn start(db: &DatabaseConnection, schema: Option<&str>) -> Hub {
+        let (changes, _) = broadcast::channel(1024);
+        let remote = (db.get_database_backend() == DbBackend::Postgres).then(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let changes_ch = channel(CHANGES, schema);
+            let jobs_ch = channel(JOBS, schema);
+            tokio::spawn(notify_loop(
+                db.clone(),
+                rx,
+                changes_ch.clone(),
+                jobs_ch.clone(),
+            ));
+            (tx, changes_ch, jobs_ch)
+        });
+        let hub = Hub {
+            inner: Arc::new(Inner {
+                changes,
+                jobs: Notify::new(),
+                remote: remote.as_ref().map(|(tx, _, _)| tx.clone()),
+            }),
+        };
+        if let Some((_, changes_ch, jobs_ch)) = remote {
+            tokio::spawn(listen_loop(db.clone(), hub.clone(), changes_ch, jobs_ch));
+        }
+        hub
+    }
+
+    /// A hub that only reaches this process (SQLite, unit tests).
+    pub fn local() -> Hub {
+        let (changes, _) = broadcast::channel(1024);
+        Hub {
+            inner: Arc::new(Inner {
+                changes,
+                jobs: Notify::new(),
+                remote: None,
+            }),
+        }
+    }
+
+    /// Announces events whose transaction has committed.
+    pub fn committed(&self, events: &[Emitted]) {
+        if events.iter().any(|e| e.deliveries > 0) {
+            self.jobs_enqueued();
+        }
+        for e in events {
+            self.change(Change {
+                org_id: e.org_id.clone(),
+                entity_kind: e.event_type.entity_kind().into(),
+                entity_id: e.entity_id.clone(),
+                event_type: e.event_type.as_str().into(),
+            });
+        }
+    }
+
+    /// Announces any change (jobs use this too).
+    pub fn change(&self, change: Change) {
+        match &self.inner.remote {
+            Some(tx) => {
+                let _ = tx.send(Signal::Change(change));
+            }
+            None => {
+                let _ = self.inner.changes.send(change);
+            }
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Tells workers (here and, on PostgreSQL, in other processes) that jobs are due.
+    pub fn jobs_enqueued(&self) {
+        self.inner.jobs.notify_waiters();
+        self.inner.jobs.notify_one();
+        if let Some(tx) = &self.inner.remote {
+            let _ = tx.send(Signal::Jobs);
+        }
+    }
+
+    /// Resolves at the next `jobs_enqueued` (a permit is kept if nobody was waiting).
+    pub async fn jobs_wakeup(&self) {
+        self.inner.jobs.notified().await
+    }
+
+    fn wake_local_workers(&self) {
+        self.inner.jobs.notify_one();
+        self.inner.jobs.notify_waiters();
+    }
+}
+
+/// Sends queued signals as NOTIFYs, coalescing job wake-ups into one per batch.
+async fn notify_loop(
+    db: DatabaseConnection,
+    mut rx: mpsc::UnboundedReceiver<Signal>,
+    changes_ch: String,
+    jobs_ch: String,
+) {
+    let pool = db.get_postgres_connection_pool().clone();
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while let Ok(next) = rx.try_recv() {
+            batch.push(next);
+            if batch.len() >= 256 {
+                break;
+            }
+        }
+        let mut wake_jobs = false;
+        for signal in batch {
+            let (ch, payload) = match signal {
+                Signal::Jobs => {
+                    wake_jobs = true;
+                    continue;
+                }
+                Signal::Change(c) => (&changes_ch, serde_json::to_string(&c).unwrap_or_default()),
+            };
+            if let Err(e) = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(ch)
+                .bind(payload)
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(error = %e, "could not send a change notification");
+            }
+        }
+        if wake_jobs
+            && let Err(e) = sea_orm::sqlx::query("SELECT pg_notify($1, '')")
+                .bind(&jobs_ch)
+                .execute(&pool)
+                .await
+        {
+            tracing::warn!(error = %e, "could not send a job wake-up");
+        }
+    }
+}
+
+/// Receives NOTIFYs (our own included) and fans them out in this process.
+async fn listen_loop(db: DatabaseConnection, hub: Hub, changes_ch: String, jobs_ch: String) {
+    let pool = db.get_postgres_connection_pool().clone();
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN connection failed; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener
+            .listen_all([changes_ch.as_str(), jobs_ch.as_str()])
+            .await
+        {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            continue;
+        }
+        loop {
+            match listener.recv().await {
+                Ok(n) if n.channel() == jobs_ch => hub.wake_local_workers(),
+                Ok(n) => {
+                    if let Ok(c) = serde_json::from_str::<Change>(n.payload()) {
+                        let _ = hub.inner.changes.send(c);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! The worker loop: claim a batch, run each job under its kind's timeout on a bounded
+//! number of slots, and hand outcomes to a completer that writes them in batches.
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::queue::{self, Claimed, Outcome, Result_};
+use super::{JobContext, JobError, Registry, now_ms, status};
+use crate::events::{Change, Hub};
+use crate::metrics::Metrics;
+
+#[derive(Clone, Debug)]
+pub struct RunnerConfig {
+    /// Jobs running at once in this process.
+    pub concurrency: usize,
+    /// Most jobs claimed in one round trip.
+    pub batch: usize,
+    /// Longest sleep when idle; enqueues wake workers sooner.
+    pub idle_poll: Duration,
+    /// How long shutdown waits for running jobs before interrupting them.
+    pub drain: Duration,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            concurrency: 8,
+            batch: 64,
+            idle_poll: Duration::from_secs(1),
+            drain: Duration::from_secs(20),
+        }
+    }
+}
+
+/// A claimed job must start within this long, or it is handed back: its lease was
+/// sized for the timeout plus a grace period measured from the claim.
+const MAX_START_DELAY_MS: i64 = 2_000;
+
+pub struct Runner {
+    pub db: DatabaseConnection,
+    pub hub: Hub,
+    pub registry: Arc<Registry>,
+    pub metrics: Metrics,
+    pub config: RunnerConfig,
+    /// Unique per process start, so leases of a crashed run are never mistaken for ours.
+    pub worker_id: String,
+}
+
+pub fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    format!(
+        "{host}:{}:{}",
+        std::process::id(),
+        &crate::services::ids::new("w")[2..12]
+    )
+}
+
+impl Runner {
+    pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(self.run(shutdown))
+    }
+
+    async fn run(self, shutdown: CancellationToken) {
+        let slots = Arc::new(Semaphore::new(self.config.concurrency));
+        let (tx, rx) = mpsc::channel::<Outcome>(8192);
+        let completer = tokio::spawn(complete_loop(self.db.clone(), self.hub.clone(), rx));
+        let hard_stop = CancellationToken::new();
+        let mut local: VecDeque<(Claimed, i64)> = VecDeque::new();
+        let mut drained = false;
+        // Prefetching a batch beyond the free slots pays off for short jobs; when
+        // prefetched jobs go stale waiting for a slot, claim only what can start.
+        let mut prefetch = true;
+        // Claimed jobs that waited too long for a slot; handed back in one statement.
+        let mut stale = Vec::new();
+        let mut error_pause = Duration::from_millis(100);
+        tracing::info!(worker = %self.worker_id, concurrency = self.config.concurrency, "job runner started");
+
+        'outer: loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            if local.is_empty() {
+                if drained {
+                    drained = false;
+                    self.idle_wait(&shutdown).await;
+                    continue;
+                }
+                let free = slots.available_permits().max(1);
+                let want = if prefetch {
+                    self.config.batch.max(free)
+                } else {
+                    free
+                };
+                let now = now_ms();
+                match queue::claim(&self.db, &self.worker_id, now, want).await {
+                    Ok(claimed) => {
+                        error_pause = Duration::from_millis(100);
+                        drained = claimed.len() < want;
+                        if drained {
+                            prefetch = true;
+                        }
+                        let claimed = self.enforce_key_limits(claimed, now).await;
+                        for job in claimed {
+                            if let Some((by, at)) = &job.lost {
+                                tracing::warn!(job = %job.id, lost_worker = %by, "claimed a job whose worker vanished");
+                                self.metrics.job_attempt(&job.kind, "lost", None);
+                                let _ = tx
+                                    .send(Outcome {
+                                        job_id: job.id.clone(),
+                                        attempt: job.attempt - 1,
+                                        worker: by.clone(),
+                                        started_at: *at,
+                                        finished_at: now,
+                                        result: Result_::Lost,
+                                    })
+                                    .await;
+                            }
+                            local.push_back((job, now));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming jobs failed; pausing");
+                        tokio::select! {
+                            _ = tokio::time::sleep(error_pause) => {}
+                            _ = shutdown.cancelled() => break,
+                        }
+                        error_pause = (error_pause * 2).min(Duration::from_secs(5));
+                    }
+                }
+                continue;
+            }
+
+            while let Some((job, claimed_at)) = local.pop_front() {
+                let permit = tokio::select! {
+                    p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break 'outer },
+                    _ = shutdown.cancelled() => { local.push_front((job, claimed_at)); break 'outer }
+                };
+                if now_ms() - claimed_at > MAX_START_DELAY_MS {
+                    stale.push(job.id);
+                    continue;
+                }
+                tokio::spawn(execute(
+                    job,
+                    self.registry.clone(),
+                    self.db.clone(),
+                    self.hub.clone(),
+                    self.metrics.clone(),
+                    self.worker_id.clone(),
+                    tx.clone(),
+                    permit,
+                    hard_stop.clone(),
+                ));
+            }
+            if !stale.is_empty() {
+                prefetch = false;
+                let _ = queue::release(&self.db, &self.worker_id, &stale).await;
+                stale.clear();
+            }
+        }
+
+        // Shutdown: hand back what never started, let running jobs finish within the
+        // drain period, then interrupt the rest (they are queued again at once).
+        let mut unstarted: Vec<String> = local.into_iter().map(|(j, _)| j.id).collect();
+        unstarted.append(&mut stale);
+        if let Err(e) = queue::release(&self.db, &self.worker_id, &unstarted).await {
+            tracing::warn!(error = %e, "could not hand back unstarted jobs; their leases will expire");
+        }
+        let all = self.config.concurrency as u32;
+        if tokio::time::timeout(self.config.drain, slots.acquire_many(all))
+            .await
+            .is_err()
+        {
+            tracing::warn!("jobs still running after the drain period; interrupting them");
+            hard_stop.cancel();
+            let _ = slots.acquire_many(all).await;
+        }
+        drop(tx);
+        let _ = completer.await;
+        tracing::info!(worker = %self.worker_id, "job runner stopped");
+    }
+
+    /// Sleeps until an enqueue wakes us, the next job is due, or the poll interval ends.
+    async fn idle_wait(&self, shutdown: &CancellationToken) {
+        let poll = self.config.idle_poll;
+        let wait = match queue::next_due(&self.db).await {
+            Ok(Some(due)) => {
+                let ms = due - now_ms();
+                // Due already but not claimable: blocked by a concurrency limit.
+                Duration::from_millis(ms.clamp(20, poll.as_millis() as i64) as u64)
+            }
+            _ => poll,
+        };
+        tokio::select! {
+            _ = self.hub.jobs_wakeup() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.cancelled() => {}
+        }
+    }
+
+    /// A batch may hold more jobs of one key than its limit allows (the claim query
+    /// only knows a slot was free); hand the excess back.
+    async fn enforce_key_limits(&self, claimed: Vec<Claimed>, now: i64) -> Vec<Claimed> {
+        let limited: HashMap<&str, i32> = claimed
+            .iter()
+            .filter_map(|j| Some((j.concurrency_key.as_deref()?, j.concurrency_limit?)))
+            .collect();
+        if limited.is_empty() {
+            return claimed;
+        }
+        let keys: Vec<&str> = limited.keys().copied().collect();
+        let running = match running_per_key(&self.db, &keys, now).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not count running jobs per key");
+                return claimed;
+            }
+        };
+        // Over the limit by n: give back this batch's last n jobs of that key.
+        let mut excess: HashMap<String, i64> = limited
+            .iter()
+            .map(|(k, limit)| {
+                let n = running.get(*k).copied().unwrap_or(0) - i64::from(*limit);
+                (k.to_string(), n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        if excess.is_empty() {
+            return claimed;
+        }
+        let mut keep = Vec::with_capacity(claimed.len());
+        let mut back = Vec::new();
+        for job in claimed.into_iter().rev() {
+            match job.concurrency_key.as_ref().and_then(|k| excess.get_mut(k)) {
+                Some(n) if *n > 0 && job.lost.is_none() => {
+                    *n -= 1;
+                    back.push(job.id);
+                }
+                _ => keep.push(job),
+            }
+        }
+        keep.reverse();
+        if let Err(e) = queue::release(&self.db, &self.worker_id, &back).await {
+            tracing::warn!(error = %e, "could not hand back jobs over their key's limit");
+        }
+        keep
+    }
+}
+
+async fn running_per_key(
+    db: &DatabaseConnection,
+    keys: &[&str],
+    now: i64,
+) -> Result<HashMap<String, i64>, sea_orm::DbErr> {
+    let marks: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT concurrency_key, COUNT(*) AS n FROM jobs WHERE status = '{}' AND locked_until >= $1 AND concurrency_key IN ({}) GROUP BY concurrency_key",
+        status::RUNNING,
+        marks.join(", ")
+    );
+    let mut values: Vec<Value> = vec![now.into()];
+    values.extend(keys.iter().map(|k| Value::from(*k)));
+    let rows = db.query_all_raw(queue::stmt(db, &sql, values)).await?;
+    let mut out = HashMap::new();
+    for r in rows {
+        out.insert(r.try_get("", "concurrency_key")?, r.try_get("", "n")?);
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    job: Claimed,
+    registry: Arc<Registry>,
+    db: DatabaseConnection,
+    hub: Hub,
+    metrics: Metrics,
+    worker: String,
+    tx: mpsc::Sender<Outcome>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    hard_stop: CancellationToken,
+) {
+    let started_at = now_ms();
+    let t0 = Instant::now();
+    let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempt);
+    let kind = registry.get(&job.kind).cloned();
+    let result = match &kind {
+        None => Result_::Failed {
+            class: "failed",
+            error: format!("this server has no handler for job kind `{}`", job.kind),
+            retry_at: Some(now_ms() + 60_000),
+        },
+        Some(kind) => {
+            let ctx = JobContext {
+                id: job.id.clone(),
+                kind: job.kind.clone(),
+                org_id: job.org_id.clone(),
+                attempt: job.attempt,
+                payload: serde_json::from_str(&job.payload).unwrap_or(serde_json::Value::Null),
+                db,
+                hub,
+            };
+            let handler = kind.handler.clone();
+            let mut task =
+                tokio::spawn(async move { handler.run(&ctx).await }.instrument(span.clone()));
+            tokio::select! {
+                r = tokio::time::timeout(kind.timeout, &mut task) => match r {
+                    Ok(Ok(Ok(()))) => Result_::Succeeded,
+                    Ok(Ok(Err(e))) => failure(&job, kind, e),
+                    Ok(Err(join)) => failure(&job, kind, JobError::Retry(format!("the handler panicked: {join}"))),
+                    Err(_) => {
+                        task.abort();
+                        let mut r = failure(&job, kind, JobError::Retry(format!("timed out after {:?}", kind.timeout)));
+                        if let Result_::Failed { class, .. } = &mut r { *class = "timeout"; }
+                        r
+                    }
+                },
+                _ = hard_stop.cancelled() => { task.abort(); Result_::Interrupted }
+            }
+        }
+    };
+    if let Result_::Failed {
+        error, retry_at, ..
+    } = &result
+    {
+        tracing::warn!(parent: &span, %error, will_retry = retry_at.is_some(), "job attempt failed");
+    }
+    metrics.job_attempt(&job.kind, result.label(), Some(t0.elapsed()));
+    let outcome = Outcome {
+        job_id: job.id,
+        attempt: job.attempt,
+        worker,
+        started_at,
+        finished_at: now_ms(),
+        result,
+    };
+    let _ = tx.send(outcome).await;
+    drop(permit);
+}
+
+/// Turns a handler error into the next step: retry later, or dead when the attempts
+/// are used up or retrying cannot help.
+fn failure(job: &Claimed, kind: &super::Kind, e: JobError) -> Result_ {
+    let exhausted = job.attempt >= job.max_attempts;
+    let backoff = kind.backoff.delay(job.attempt, &mut rand::rng());
+    let (error, retry_at) = match e {
+        JobError::Fatal(msg) => (msg, None),
+        _ if exhausted => (e.to_string(), None),
+        JobError::RetryAfter(after, msg) => {
+            (msg, Some(now_ms() + after.max(backoff).as_millis() as i64))
+        }
+        JobError::Retry(msg) => (msg, Some(now_ms() + backoff.as_millis() as i64)),
+    };
+    Result_::Failed {
+        class: "failed",
+        error: error.chars().take(4000).collect(),
+        retry_at,
+    }
+}
+
+/// Writes outcomes in batches; a failed write is retried, since the outcomes only live
+/// here (if the process dies first, leases expire and the jobs run again).
+async fn complete_loop(db: DatabaseConnection, hub: Hub, mut rx: mpsc::Receiver<Outcome>) {
+    let mut buf: Vec<Outcome> = Vec::with_capacity(1024);
+    let mut last_announce = Instant::now() - Duration::from_secs(10);
+    while let Some(first) = rx.recv().await {
+        buf.push(first);
+        while buf.len() < 1000 {
+            match rx.try_recv() {
+                Ok(o) => buf.push(o),
+                Err(_) => break,
+            }
+        }
+        let mut pause = Duration::from_millis(50);
+        for attempt in 1..=12 {
+            match queue::complete(&db, now_ms(), &buf).await {
+                Ok(()) => break,
+                Err(e) if attempt == 12 => {
+                    tracing::error!(error = %e, jobs = buf.len(), "giving up recording job outcomes; the jobs will run again when their leases expire");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "recording job outcomes failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        // The jobs page refreshes live; at most one announcement a second per process.
+        if last_announce.elapsed() >= Duration::from_secs(1) {
+            last_announce = Instant::now();
+            // An empty org reaches every organization's jobs page.
+            hub.change(Change {
+                org_id: String::new(),
+                entity_kind: "job".into(),
+                entity_id: String::new(),
+                event_type: "job.changed".into(),
+            });
+        }
+        buf.clear();
+    }
+}

@@ -1,0 +1,50 @@
+//! CSV downloads for the signed-in dashboard (plain GETs, so a link is enough).
+use app::model::webhook::DeliveryFilter;
+use app::ports::{AuthPort, WebhooksPort};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+
+use crate::Platform;
+use crate::services::auth::AuthService;
+use crate::services::webhooks::WebhooksService;
+
+/// `/webhooks/deliveries.csv`: the delivery log with the page's filters (10,000 rows at most).
+pub async fn deliveries_csv(
+    State(p): State<Platform>,
+    Query(filter): Query<DeliveryFilter>,
+    parts: Parts,
+) -> Response {
+    let auth = AuthService { db: p.db.clone() };
+    let user = match auth.current_user(&parts).await {
+        Ok(Some(u)) if u.role.can_manage() => u,
+        Ok(Some(_)) => {
+            return (
+                StatusCode::FORBIDDEN,
+                "Only owners and admins can export deliveries.",
+            )
+                .into_response();
+        }
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response(),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let svc = WebhooksService::new(&p);
+    match svc.export_csv(&user, &filter).await {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"deliveries.csv\"",
+                ),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            e.to_string(),
+        )
+            .into_response(),
+    }
+}

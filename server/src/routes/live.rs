@@ -1,0 +1,36 @@
+//! `/live`: server-sent events for the signed-in dashboard, one message per committed
+//! change in the user's organization (and job-queue changes).
+use std::convert::Infallible;
+use std::time::Duration;
+
+use app::ports::AuthPort;
+use axum::extract::State;
+use axum::http::{StatusCode, request::Parts};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use tokio_stream::{Stream, StreamExt, wrappers::BroadcastStream};
+
+use crate::Platform;
+use crate::services::auth::AuthService;
+
+pub async fn stream(
+    State(p): State<Platform>,
+    parts: Parts,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, StatusCode> {
+    let auth = AuthService { db: p.db.clone() };
+    let user = auth
+        .current_user(&parts)
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+        .ok_or(StatusCode::UNAUTHORIZED)?;
+    let org = user.org_id;
+    let changes = BroadcastStream::new(p.hub.subscribe()).filter_map(move |c| {
+        // A lagging receiver skips what it missed; the next change still refreshes.
+        let c = c.ok()?;
+        (c.org_id == org || c.org_id.is_empty()).then(|| {
+            Ok(Event::default()
+                .event("message")
+                .data(serde_json::to_string(&c).unwrap_or_default()))
+        })
+    });
+    Ok(Sse::new(changes).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

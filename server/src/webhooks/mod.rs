@@ -1,0 +1,75 @@
+//! Outbound webhooks: endpoints subscribe to domain events; each event becomes one
+//! delivery per endpoint, sent by the job runner, signed per Standard Webhooks, retried
+//! on a fixed schedule, with every attempt logged. Zapier REST hooks are endpoints too
+//! (`source = zapier`, flat payloads).
+pub mod deliver;
+pub mod endpoints;
+pub mod fanout;
+pub mod outbound;
+pub mod payload;
+pub mod policy;
+pub mod signing;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::db::entities::webhook_endpoint;
+use crate::jobs::{Backoff, Kind, Registry};
+use crate::vault::Vault;
+
+pub use outbound::OutboundPolicy;
+
+/// The job kind that sends one delivery.
+pub const KIND: &str = "webhook.deliver";
+/// Longest request timeout allowed; the job's own timeout leaves room for the logging.
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const JOB_TIMEOUT: Duration = Duration::from_secs(90);
+/// The delivery counts its real HTTP attempts itself (see [`policy::SCHEDULE`]); the job
+/// may also be put off by an open circuit or the rate limit, which costs no attempt.
+pub(crate) const JOB_MAX_ATTEMPTS: i32 = 1000;
+/// Response bodies are kept up to this size.
+pub const MAX_LOGGED_BODY: usize = 16 * 1024;
+
+/// Delivery states as stored.
+pub mod status {
+    pub const PENDING: &str = "pending";
+    pub const SUCCEEDED: &str = "succeeded";
+    pub const FAILED: &str = "failed";
+    pub const ALL: [&str; 3] = [PENDING, SUCCEEDED, FAILED];
+}
+
+/// Where a delivery's job can find its signing secrets in the vault.
+pub fn secret_name(endpoint_id: &str, version: i32) -> String {
+    format!("webhook:{endpoint_id}:v{version}")
+}
+
+/// The vault entry holding an endpoint's custom headers (they may carry credentials).
+pub fn headers_name(endpoint_id: &str) -> String {
+    format!("webhook:{endpoint_id}:headers")
+}
+
+/// Whether an endpoint wants events of this type (`None` filter: every type).
+pub fn endpoint_matches(ep: &webhook_endpoint::Model, event_type: &str) -> bool {
+    match &ep.event_types {
+        None => true,
+        Some(list) => serde_json::from_str::<Vec<String>>(list)
+            .map(|types| types.iter().any(|t| t == event_type))
+            .unwrap_or(false),
+    }
+}
+
+/// Registers the delivery kind; its handler holds the vault and the guarded client.
+pub fn register(r: &mut Registry, vault: Vault, policy: OutboundPolicy, timeout: Duration) {
+    r.add(Kind {
+        name: KIND,
+        timeout: JOB_TIMEOUT,
+        max_attempts: JOB_MAX_ATTEMPTS,
+        // The handler names every delay itself (`RetryAfter`); no extra backoff.
+        backoff: Backoff::new(Duration::ZERO, Duration::ZERO),
+        handler: Arc::new(deliver::Deliver::new(
+            vault,
+            policy,
+            timeout.min(MAX_REQUEST_TIMEOUT),
+        )),
+    });
+}

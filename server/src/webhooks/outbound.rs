@@ -1,0 +1,270 @@
+//! Outbound HTTP that cannot be aimed at Hitch's own network (SSRF). Addresses are
+//! checked when the connection is made, by the client's DNS resolver, so a hostname that
+//! later resolves elsewhere (DNS rebinding) is caught too; literal-IP URLs are checked
+//! the same way before sending. Redirects are never followed.
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use url::Url;
+
+/// Where outbound requests may go.
+#[derive(Clone, Debug, Default)]
+pub struct OutboundPolicy {
+    /// Networks allowed even though they are private (tests, development).
+    pub allow: Vec<IpNet>,
+    pub https_only: bool,
+}
+
+/// Why a URL may not be called.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the URL must start with https://")]
+    NotHttps,
+    #[error("only http and https URLs can be called")]
+    Scheme,
+    #[error("the URL has no host")]
+    NoHost,
+    #[error("{0} is a private or reserved address; add it to HITCH_OUTBOUND_ALLOW to call it")]
+    Blocked(IpAddr),
+}
+
+impl OutboundPolicy {
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.allow.iter().any(|n| n.contains(&ip)) || !reserved(ip)
+    }
+
+    /// Checks what can be checked without DNS: scheme and literal addresses.
+    pub fn check_url(&self, url: &Url) -> Result<(), Refusal> {
+        match url.scheme() {
+            "https" => {}
+            "http" if !self.https_only => {}
+            "http" => return Err(Refusal::NotHttps),
+            _ => return Err(Refusal::Scheme),
+        }
+        match url.host() {
+            None => Err(Refusal::NoHost),
+            Some(url::Host::Ipv4(ip)) => self.literal(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => self.literal(IpAddr::V6(ip)),
+            Some(url::Host::Domain(_)) => Ok(()),
+        }
+    }
+
+    fn literal(&self, ip: IpAddr) -> Result<(), Refusal> {
+        if self.permits(ip) {
+            Ok(())
+        } else {
+            Err(Refusal::Blocked(ip))
+        }
+    }
+
+    /// An HTTP client bound to this policy: guarded resolver, no redirects, no proxy.
+    pub fn client(&self, timeout: Duration) -> reqwest::Client {
+        reqwest::Client::builder()
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: self.clone(),
+            }))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            .user_agent(concat!("Hitch-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a client without custom TLS roots always builds")
+    }
+}
+
+struct GuardedResolver {
+    policy: OutboundPolicy,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| policy.permits(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                let err: Box<dyn std::error::Error + Send + Sync> = match found.first() {
+                    Some(a) => Box::new(Refusal::Blocked(a.ip())),
+                    None => format!("{} has no address", name.as_str()).into(),
+                };
+                return Err(err);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The IPv4 address inside IPv4-mapped, 6to4 and NAT64 IPv6 forms, so each is judged
+/// as the address it really reaches.
+fn canonical(ip: IpAddr) -> IpAddr {
+    let IpAddr::V6(v6) = ip else { return ip };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return IpAddr::V4(v4);
+    }
+    let s = v6.segments();
+    if s[0] == 0x2002 {
+        let [a, b] = s[1].to_be_bytes();
+        let [c, d] = s[2].to_be_bytes();
+        return IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+    }
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        let [a, b] = s[6].to_be_bytes();
+        let [c, d] = s[7].to_be_bytes();
+        return IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+    }
+    ip
+}
+
+/// Loopback, private, link-local (incl. cloud metadata), CGNAT, multicast, reserved and
+/// documentation ranges: nothing a public webhook receiver lives on.
+fn reserved(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_unspecified()
+                || v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || o[0] >= 240
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || v6 == Ipv6Addr::UNSPECIFIED
+        }
+    }
+}
+
+/// Parses `HITCH_OUTBOUND_ALLOW`: networks or single addresses, comma-separated.
+pub fn parse_allow(list: &str) -> Result<Vec<IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("`{s}` is not a network (e.g. 127.0.0.0/8) or an address"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocked(s: &str) -> bool {
+        !OutboundPolicy::default().permits(s.parse().unwrap())
+    }
+
+    #[test]
+    fn blocks_internal_and_reserved_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "2002:7f00:0001::",
+            "64:ff9b::a9fe:a9fe",
+            "ff02::1",
+        ] {
+            assert!(blocked(ip), "{ip} must be blocked");
+        }
+    }
+
+    #[test]
+    fn allows_public_addresses() {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(!blocked(ip), "{ip} is public");
+        }
+    }
+
+    #[test]
+    fn the_allow_list_opens_a_network_and_nothing_else() {
+        let p = OutboundPolicy {
+            allow: parse_allow("127.0.0.0/8, ::1").unwrap(),
+            https_only: false,
+        };
+        assert!(p.permits("127.0.0.1".parse().unwrap()));
+        assert!(p.permits("::1".parse().unwrap()));
+        assert!(p.permits("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!p.permits("10.0.0.1".parse().unwrap()));
+        assert!(parse_allow("not-a-net").is_err());
+    }
+
+    #[test]
+    fn checks_scheme_and_literal_hosts() {
+        let p = OutboundPolicy {
+            allow: vec![],
+            https_only: true,
+        };
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            p.check_url(&url("http://example.com/")),
+            Err(Refusal::NotHttps)
+        );
+        assert_eq!(
+            p.check_url(&url("ftp://example.com/")),
+            Err(Refusal::Scheme)
+        );
+        assert!(matches!(
+            p.check_url(&url("https://169.254.169.254/")),
+            Err(Refusal::Blocked(_))
+        ));
+        assert!(matches!(
+            p.check_url(&url("https://[::ffff:127.0.0.1]/")),
+            Err(Refusal::Blocked(_))
+        ));
+        assert!(
+            matches!(
+                p.check_url(&url("https://0x7f000001/")),
+                Err(Refusal::Blocked(_))
+            ),
+            "hex IPv4 is parsed as an address"
+        );
+        assert_eq!(p.check_url(&url("https://hooks.example.com/x")), Ok(()));
+    }
+}

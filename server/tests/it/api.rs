@@ -1,0 +1,488 @@
+//! The REST API: keys, problems, pagination, tenancy, idempotency, rate limits, and the
+//! OpenAPI document checked against the routes actually served.
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+use server::services::{api_keys, demo};
+
+use crate::support::{TestApp, future_date};
+
+pub(crate) struct Api<'a> {
+    pub app: &'a TestApp,
+    pub key: String,
+}
+
+impl Api<'_> {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, Value) {
+        let mut req = self
+            .app
+            .client
+            .request(method, format!("{}{path}", self.app.base))
+            .bearer_auth(&self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("request");
+        let (status, headers) = (res.status(), res.headers().clone());
+        let text = res.text().await.expect("body");
+        (
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let (s, _, b) = self.call(Method::GET, path, None, &[]).await;
+        (s, b)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let (s, _, b) = self.call(Method::POST, path, Some(body), &[]).await;
+        (s, b)
+    }
+}
+
+pub(crate) async fn api(app: &TestApp) -> Api<'_> {
+    let (_, key) = api_keys::create(&app.db, &app.org_id, "tests", "test")
+        .await
+        .expect("key");
+    Api { app, key }
+}
+
+fn is_problem(headers: &HeaderMap) -> bool {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == "application/problem+json")
+}
+
+async fn first(api: &Api<'_>, path: &str) -> String {
+    let (status, body) = api.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["data"][0]["id"].as_str().expect("an id").to_string()
+}
+
+/// A booking at 19:00-21:00 local (Paris) time, `days` ahead, as UTC instants.
+fn slot(days: i64) -> (String, String) {
+    use chrono::TimeZone;
+    let day = chrono::NaiveDate::parse_from_str(&future_date(days), "%Y-%m-%d").expect("day");
+    let paris: chrono_tz::Tz = "Europe/Paris".parse().expect("tz");
+    let at = |h| {
+        paris
+            .from_local_datetime(&day.and_hms_opt(h, 0, 0).expect("time"))
+            .single()
+            .expect("local")
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339()
+    };
+    (at(19), at(21))
+}
+
+#[tokio::test]
+async fn keys_are_required_valid_and_revocable() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let res = app
+        .client
+        .get(format!("{}/api/v1/bookings", app.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(is_problem(res.headers()));
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["code"], "unauthenticated");
+    assert!(body["detail"].as_str().expect("detail").contains("Bearer"));
+
+    let bad = Api {
+        app: &app,
+        key: "hk_live_not-a-real-key".into(),
+    };
+    let (status, body) = bad.get("/api/v1/bookings").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+
+    let (row, key) = api_keys::create(&app.db, &app.org_id, "zapier", "test")
+        .await
+        .expect("key");
+    assert!(key.starts_with("hk_live_") && row.prefix.len() < key.len());
+    let good = Api { app: &app, key };
+    assert_eq!(good.get("/api/v1/bookings").await.0, StatusCode::OK);
+    assert!(
+        api_keys::revoke(&app.db, &app.org_id, &row.id)
+            .await
+            .expect("revoke")
+    );
+    assert_eq!(
+        good.get("/api/v1/bookings").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // Only the hash is stored.
+    let stored = api_keys::list(&app.db, &app.org_id).await.expect("list");
+    assert!(
+        stored
+            .iter()
+            .all(|k| !k.key_hash.contains(&good.key) && k.key_hash.len() == 64)
+    );
+}
+
+#[tokio::test]
+async fn bookings_round_trip_with_cursor_pagination_and_audit() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let api = api(&app).await;
+    let resource = first(&api, "/api/v1/resources").await;
+    let client = first(&api, "/api/v1/clients").await;
+    let (starts, ends) = slot(9);
+    let (status, created) = api
+        .post(
+            "/api/v1/bookings",
+            json!({ "resource_id": resource, "client_id": client, "starts_at": starts,
+                    "ends_at": ends, "party_size": 2, "notes": "via API", "deposit_minor": 1500 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["status"], "confirmed");
+    assert_eq!(created["deposit_minor"], 1500);
+    assert_eq!(created["revision"], 1);
+    let id = created["id"].as_str().expect("id");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(created["starts_at"].as_str().expect("t")).expect("t"),
+        chrono::DateTime::parse_from_rfc3339(&starts).expect("t")
+    );
+
+    // Walk every booking two at a time: no repeats, no gaps.
+    let total = app.count("bookings").await as usize;
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/bookings?limit=2".to_string();
+    loop {
+        let (status, page) = api.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for b in page["data"].as_array().expect("data") {
+            seen.push(b["id"].as_str().expect("id").to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/bookings?limit=2&after={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), total);
+    let unique: std::collections::HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), total);
+
+    // Reschedule with the revision, then a stale revision is refused.
+    let (s2, e2) = slot(10);
+    let (status, _, moved) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/bookings/{id}"),
+            Some(json!({ "revision": 1, "starts_at": s2, "ends_at": e2 })),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["revision"], 2);
+    let (status, headers, stale) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/bookings/{id}"),
+            Some(json!({ "revision": 1, "party_size": 3 })),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{stale}");
+    assert_eq!(stale["code"], "stale_revision");
+    assert!(is_problem(&headers));
+
+    let (status, cancelled) = api
+        .post(
+            &format!("/api/v1/bookings/{id}/cancel"),
+            json!({ "revision": 2, "reason": "API" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+
+    // The API's events list shows what happened, newest last.
+    let (_, events) = api.get("/api/v1/events?type=booking.rescheduled").await;
+    let data = events["data"].as_array().expect("data");
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["data"]["id"], id);
+    let (_, catalog) = api.get("/api/v1/event-types").await;
+    assert!(
+        catalog["data"]
+            .as_array()
+            .expect("types")
+            .iter()
+            .any(|t| t["name"] == "invoice.paid" && t["sample"]["status"] == "paid")
+    );
+    // The audit log names the API key as the actor.
+    let n = app
+        .scalar(&format!(
+            "SELECT COUNT(*) AS n FROM audit_log WHERE entity_id = '{id}' AND actor_kind = 'api_key'"
+        ))
+        .await;
+    assert_eq!(n, 3);
+}
+
+#[tokio::test]
+async fn bad_requests_get_precise_problems_and_write_nothing() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let api = api(&app).await;
+    let resource = first(&api, "/api/v1/resources").await;
+    let client = first(&api, "/api/v1/clients").await;
+    let before = app.count("bookings").await;
+    let (starts, ends) = slot(12);
+
+    let raw = app
+        .client
+        .post(format!("{}/api/v1/bookings", app.base))
+        .bearer_auth(&api.key)
+        .header("content-type", "application/json")
+        .body("{\"resource_id\": ")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(raw.status(), StatusCode::BAD_REQUEST);
+    assert!(is_problem(raw.headers()));
+    assert_eq!(
+        raw.json::<Value>().await.expect("json")["code"],
+        "invalid_json"
+    );
+
+    let base = json!({ "resource_id": resource, "client_id": client, "starts_at": starts,
+                       "ends_at": ends, "party_size": 2 });
+    let mut unknown = base.clone();
+    unknown["colour"] = json!("blue");
+    let (status, body) = api.post("/api/v1/bookings", unknown).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "unknown_field");
+    assert_eq!(body["field"], "colour");
+
+    let mut wrong_type = base.clone();
+    wrong_type["party_size"] = json!("lots");
+    let (status, body) = api.post("/api/v1/bookings", wrong_type).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "party_size");
+
+    let mut backwards = base.clone();
+    backwards["ends_at"] = json!(starts);
+    let (status, body) = api.post("/api/v1/bookings", backwards).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "ends_at");
+
+    let mut too_big = base.clone();
+    too_big["party_size"] = json!(5000);
+    let (status, body) = api.post("/api/v1/bookings", too_big).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "party_size");
+
+    let mut unknown_id = base.clone();
+    unknown_id["resource_id"] = json!("res_nope");
+    let (status, body) = api.post("/api/v1/bookings", unknown_id).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "resource_id");
+
+    let (status, body) = api.get("/api/v1/bookings?limit=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "limit");
+    let (status, body) = api.get("/api/v1/bookings?starts_after=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "invalid_query");
+
+    let mut huge = base.clone();
+    huge["notes"] = json!("x".repeat(200 * 1024));
+    let (status, body) = api.post("/api/v1/bookings", huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+
+    assert_eq!(app.count("bookings").await, before, "nothing was written");
+    let (status, body) = api.get("/api/v1/nothing-here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
+#[tokio::test]
+async fn another_organizations_ids_are_not_found() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let ours = api(&app).await;
+    let booking = first(&ours, "/api/v1/bookings").await;
+    let client = first(&ours, "/api/v1/clients").await;
+    let invoice = first(&ours, "/api/v1/invoices").await;
+    let resource = first(&ours, "/api/v1/resources").await;
+
+    let other = demo::ensure_org(&app.db, "Rival Diner", "Europe/Paris", "EUR")
+        .await
+        .expect("org");
+    let (_, key) = api_keys::create(&app.db, &other.id, "rival", "test")
+        .await
+        .expect("key");
+    let theirs = Api { app: &app, key };
+    for path in [
+        format!("/api/v1/bookings/{booking}"),
+        format!("/api/v1/clients/{client}"),
+        format!("/api/v1/invoices/{invoice}"),
+        format!("/api/v1/resources/{resource}"),
+    ] {
+        let (status, body) = theirs.get(&path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert_eq!(body["code"], "not_found");
+    }
+    let (status, body) = theirs
+        .post(
+            &format!("/api/v1/bookings/{booking}/cancel"),
+            json!({ "revision": 1 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (_, list) = theirs.get("/api/v1/bookings").await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_and_refuse_a_different_body() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let api = api(&app).await;
+    let body = json!({ "name": "Idem Potent", "email": "idem@example.com" });
+    let key = [("Idempotency-Key", "create-idem-1")];
+    let (s1, h1, first) = api
+        .call(Method::POST, "/api/v1/clients", Some(body.clone()), &key)
+        .await;
+    assert_eq!(s1, StatusCode::CREATED, "{first}");
+    assert!(h1.get("idempotent-replayed").is_none());
+    let (s2, h2, second) = api
+        .call(Method::POST, "/api/v1/clients", Some(body), &key)
+        .await;
+    assert_eq!(s2, StatusCode::CREATED);
+    assert_eq!(second, first, "the first response is replayed");
+    assert_eq!(
+        h2.get("idempotent-replayed").map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+    let n = app
+        .scalar("SELECT COUNT(*) AS n FROM clients WHERE email = 'idem@example.com'")
+        .await;
+    assert_eq!(n, 1, "one client, however many retries");
+
+    let (s3, h3, refused) = api
+        .call(
+            Method::POST,
+            "/api/v1/clients",
+            Some(json!({ "name": "Someone Else" })),
+            &key,
+        )
+        .await;
+    assert_eq!(s3, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["code"], "idempotency_key_reused");
+    assert!(is_problem(&h3));
+}
+
+#[tokio::test]
+async fn each_key_is_rate_limited_with_retry_after() {
+    let Some(app) = TestApp::spawn_with(|c| c.api_rate_per_second = 2).await else {
+        return;
+    };
+    let api = api(&app).await;
+    let mut limited = None;
+    for _ in 0..12 {
+        let (status, headers, body) = api
+            .call(Method::GET, "/api/v1/event-types", None, &[])
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some((headers, body));
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (headers, body) = limited.expect("12 quick requests at 2/s must hit the limit");
+    assert_eq!(body["code"], "rate_limited");
+    let retry: u64 = headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After seconds");
+    assert!((1..=2).contains(&retry), "{retry}");
+    // Another key has its own budget.
+    let other = self::api(&app).await;
+    assert_eq!(other.get("/api/v1/event-types").await.0, StatusCode::OK);
+}
+
+/// Every documented operation is served (an unauthenticated call gets 401, never
+/// 404/405), and the document is OpenAPI 3.1 covering every resource.
+#[tokio::test]
+async fn the_openapi_document_matches_the_routes() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let doc: Value = app
+        .client
+        .get(format!("{}/api/v1/openapi.json", app.base))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"));
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut operations = 0;
+    for (path, item) in paths {
+        for method in ["get", "post", "patch", "delete", "put"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            operations += 1;
+            let url = format!("{}{}", app.base, path.replace("{id}", "x_1"));
+            let res = app
+                .client
+                .request(method.to_uppercase().parse().expect("method"), &url)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(
+                res.status(),
+                StatusCode::UNAUTHORIZED,
+                "{} {path} is documented but not served as documented",
+                method.to_uppercase()
+            );
+        }
+    }
+    for resource in [
+        "bookings",
+        "clients",
+        "invoices",
+        "resources",
+        "events",
+        "webhook-endpoints",
+        "webhook-deliveries",
+        "hooks",
+    ] {
+        assert!(
+            paths.contains_key(&format!("/api/v1/{resource}")),
+            "{resource} undocumented"
+        );
+    }
+    assert!(paths.contains_key("/api/v1/event-types"));
+    assert_eq!(
+        operations, 37,
+        "operations changed: update this count and the README"
+    );
+    // The served document is the one the code generates.
+    let generated =
+        serde_json::to_value(server::routes::api::openapi(&app.platform)).expect("json");
+    assert_eq!(doc, generated);
+}

@@ -1,0 +1,398 @@
+//! The job runner: retries, dead jobs, crash recovery with a real SIGKILL, and two
+//! server processes sharing one queue.
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::json;
+use server::db::entities::{job, job_attempt};
+use server::jobs::{self, NewJob, system};
+
+use crate::support::TestApp;
+
+async fn job(app: &TestApp, id: &str) -> job::Model {
+    job::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("job exists")
+}
+
+async fn attempts(app: &TestApp, id: &str) -> Vec<job_attempt::Model> {
+    job_attempt::Entity::find()
+        .filter(job_attempt::Column::JobId.eq(id))
+        .order_by_asc(job_attempt::Column::Attempt)
+        .all(&app.db)
+        .await
+        .expect("attempts")
+}
+
+async fn enqueue(app: &TestApp, jobs: &[NewJob]) -> Vec<String> {
+    let p = &app.platform;
+    jobs::enqueue_now(&p.db, &p.hub, &p.jobs, jobs)
+        .await
+        .expect("enqueue")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_run_promptly_and_every_attempt_is_recorded() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let ids = enqueue(
+        &app,
+        &(0..25)
+            .map(|_| NewJob::new(system::NOOP, json!({})))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    app.eventually("25 jobs done", Duration::from_secs(10), || async {
+        app.scalar("SELECT COUNT(*) AS n FROM jobs WHERE status = 'done'")
+            .await
+            == 25
+    })
+    .await;
+    for id in &ids {
+        let a = attempts(&app, id).await;
+        assert_eq!(a.len(), 1, "job {id} attempts: {a:?}");
+        assert_eq!(a[0].outcome, "succeeded");
+        assert!(a[0].finished_at >= a[0].started_at);
+    }
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(r#"hitch_job_attempts_total{kind="system.noop",outcome="succeeded"} 25"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hitch_job_duration_seconds_bucket"),
+        "{metrics}"
+    );
+
+    // Finished jobs are pruned with their attempts once past the retention.
+    assert_eq!(jobs::queue::prune_done(&app.db, 1).await.expect("prune"), 0);
+    assert_eq!(
+        jobs::queue::prune_done(&app.db, 0).await.expect("prune"),
+        25
+    );
+    assert_eq!(app.count("jobs").await, 0);
+    assert_eq!(app.count("job_attempts").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_jobs_back_off_die_and_can_be_retried_by_hand() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let ids = enqueue(
+        &app,
+        &[NewJob::new(system::SLEEP, json!({ "ms": 1, "fail": true }))],
+    )
+    .await;
+    let id = &ids[0];
+    // system.sleep allows 3 attempts with a 1 s base backoff: ~1 s, then ~2 s.
+    app.eventually("the job to die", Duration::from_secs(15), || async {
+        job(&app, id).await.status == "dead"
+    })
+    .await;
+    let a = attempts(&app, id).await;
+    assert_eq!(
+        a.iter().map(|a| a.outcome.as_str()).collect::<Vec<_>>(),
+        ["failed", "failed", "failed"]
+    );
+    assert!(
+        a.iter()
+            .all(|a| a.error.as_deref() == Some("asked to fail"))
+    );
+    // Backoff: the second attempt came at least 0.8 s (1 s - 20 % jitter) after the first.
+    assert!(
+        a[1].started_at - a[0].finished_at >= 800,
+        "retried too soon: {a:?}"
+    );
+    let dead = job(&app, id).await;
+    assert_eq!(dead.last_error.as_deref(), Some("asked to fail"));
+
+    // A dead job can be put back by hand and gets a fresh budget of attempts.
+    assert!(
+        jobs::queue::retry(&app.db, id, None, 1)
+            .await
+            .expect("retry")
+    );
+    app.platform.hub.jobs_enqueued();
+    app.eventually("the retried attempt", Duration::from_secs(10), || async {
+        attempts(&app, id).await.len() == 4
+    })
+    .await;
+    app.eventually("the job to die again", Duration::from_secs(10), || async {
+        job(&app, id).await.status == "dead"
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_job_loses_nothing() {
+    // Workers run only in the child processes, never in the test's own server.
+    let Some(app) = TestApp::spawn_with(|c| c.jobs_enabled = false).await else {
+        return;
+    };
+    let ids = enqueue(&app, &[NewJob::new(system::SLEEP, json!({ "ms": 3000 }))]).await;
+    let id = ids[0].clone();
+
+    let mut first = app.spawn_process(&[]);
+    let first_pid = first.pid().to_string();
+    app.eventually(
+        "the first process to start the job",
+        Duration::from_secs(30),
+        || async {
+            job(&app, &id)
+                .await
+                .locked_by
+                .is_some_and(|w| w.split(':').nth(1) == Some(first_pid.as_str()))
+        },
+    )
+    .await;
+    first.kill9();
+
+    let held = job(&app, &id).await;
+    assert_eq!(
+        held.status, "running",
+        "killed mid-job, the job is still leased"
+    );
+    assert!(attempts(&app, &id).await.is_empty());
+    // Work enqueued while no worker is alive waits in the table.
+    let more = enqueue(
+        &app,
+        &(0..10)
+            .map(|_| NewJob::new(system::NOOP, json!({})))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+
+    let _second = app.spawn_process(&[]);
+    // The lease (timeout 10 s + 5 s grace) must run out before the job is taken again.
+    app.eventually(
+        "the job to finish after restart",
+        Duration::from_secs(40),
+        || async { job(&app, &id).await.status == "done" },
+    )
+    .await;
+    let a = attempts(&app, &id).await;
+    assert_eq!(
+        a.iter().map(|a| a.outcome.as_str()).collect::<Vec<_>>(),
+        ["lost", "succeeded"],
+        "{a:?}"
+    );
+    assert_eq!(a[0].worker.split(':').nth(1), Some(first_pid.as_str()));
+    assert_ne!(a[1].worker, a[0].worker);
+    assert!(
+        a[1].started_at >= held.locked_until.expect("lease"),
+        "the job ran again before its lease expired"
+    );
+    for id in more {
+        app.eventually("queued work to finish", Duration::from_secs(10), || async {
+            job(&app, &id).await.status == "done"
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_the_queue_and_never_run_a_job_twice() {
+    let Some(app) = TestApp::spawn_with(|c| c.jobs_enabled = false).await else {
+        return;
+    };
+    if !app.is_postgres() {
+        // Several processes on one SQLite file is not a supported deployment.
+        eprintln!("two-server test runs on PostgreSQL only");
+        return;
+    }
+    let (a, a_url) = app.spawn_listening();
+    let (b, b_url) = app.spawn_listening();
+    for url in [&a_url, &b_url] {
+        app.eventually(
+            "a second server to answer",
+            Duration::from_secs(30),
+            || async {
+                app.client
+                    .get(format!("{url}/healthz"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            },
+        )
+        .await;
+    }
+    let pids = [a.pid().to_string(), b.pid().to_string()];
+
+    let jobs: Vec<NewJob> = (0..2000)
+        .map(|_| NewJob::new(system::NOOP, json!({})))
+        .collect();
+    let ids = enqueue(&app, &jobs).await;
+    app.eventually(
+        "2,000 jobs to complete",
+        Duration::from_secs(60),
+        || async {
+            app.scalar(
+                "SELECT COUNT(*) AS n FROM jobs WHERE status = 'done' AND kind = 'system.noop'",
+            )
+            .await
+                == 2000
+        },
+    )
+    .await;
+    // Exactly one attempt per job: nobody claimed a job someone else held.
+    let rows = job_attempt::Entity::find()
+        .filter(job_attempt::Column::JobId.is_in(ids.clone()))
+        .all(&app.db)
+        .await
+        .expect("attempts");
+    let mut per_job: HashMap<&str, usize> = HashMap::new();
+    let mut per_pid: HashMap<String, usize> = HashMap::new();
+    for r in &rows {
+        *per_job.entry(r.job_id.as_str()).or_default() += 1;
+        *per_pid
+            .entry(r.worker.split(':').nth(1).unwrap_or_default().to_string())
+            .or_default() += 1;
+        assert_eq!(r.outcome, "succeeded");
+    }
+    assert_eq!(per_job.len(), 2000);
+    assert!(per_job.values().all(|&n| n == 1), "a job ran twice");
+    for pid in &pids {
+        assert!(
+            per_pid.get(pid).copied().unwrap_or(0) > 0,
+            "process {pid} did no work: {per_pid:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jobs_page_counts_by_kind_and_retries_dead_jobs() {
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    let ids = enqueue(
+        &app,
+        &[NewJob::new(system::SLEEP, json!({ "ms": "not a number" })).org(&app.org_id)],
+    )
+    .await;
+    // A malformed payload is fatal: straight to dead, no pointless retries.
+    app.eventually("the job to die", Duration::from_secs(10), || async {
+        job(&app, &ids[0]).await.status == "dead"
+    })
+    .await;
+    let (status, page) = app.post("/rpc/jobs/overview", &[]).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+    let row = page["kinds"]
+        .as_array()
+        .expect("kinds")
+        .iter()
+        .find(|k| k["kind"] == "system.sleep")
+        .expect("a row for system.sleep")
+        .clone();
+    assert_eq!(row["dead"], 1);
+    let attention = &page["attention"][0];
+    assert_eq!(attention["id"], ids[0].as_str());
+    assert_eq!(attention["attempts"], 1);
+    assert!(
+        attention["last_error"]
+            .as_str()
+            .expect("error")
+            .contains("ms")
+    );
+
+    let (status, body) = app.post("/rpc/jobs/retry", &[("id", &ids[0])]).await;
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{status} {body}"
+    );
+    app.eventually("the retried attempt", Duration::from_secs(10), || async {
+        attempts(&app, &ids[0]).await.len() == 2
+    })
+    .await;
+    // Retrying a job that is not dead is refused clearly.
+    let done = enqueue(&app, &[NewJob::new(system::NOOP, json!({}))]).await;
+    app.eventually("noop done", Duration::from_secs(10), || async {
+        job(&app, &done[0]).await.status == "done"
+    })
+    .await;
+    let (status, body) = app.post("/rpc/jobs/retry", &[("id", &done[0])]).await;
+    assert_eq!(status, reqwest::StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "invalid_transition");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrency_key_limits_its_jobs_without_holding_up_others() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    // Four slow jobs for one target allowed one at a time, then a job for another.
+    let slow: Vec<NewJob> = (0..4)
+        .map(|_| NewJob::new(system::SLEEP, json!({ "ms": 400 })).limit_per("endpoint-a", 1))
+        .collect();
+    let slow_ids = enqueue(&app, &slow).await;
+    let other = enqueue(
+        &app,
+        &[NewJob::new(system::SLEEP, json!({ "ms": 10 })).limit_per("endpoint-b", 1)],
+    )
+    .await;
+    app.eventually("all five jobs done", Duration::from_secs(20), || async {
+        app.scalar("SELECT COUNT(*) AS n FROM jobs WHERE status = 'done'")
+            .await
+            == 5
+    })
+    .await;
+    let mut spans = Vec::new();
+    for id in &slow_ids {
+        let a = attempts(&app, id).await;
+        assert_eq!(a.len(), 1, "{a:?}");
+        spans.push((a[0].started_at, a[0].finished_at));
+    }
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(
+            pair[1].0 >= pair[0].1,
+            "two endpoint-a jobs ran at once: {spans:?}"
+        );
+    }
+    // The other target's job did not wait behind endpoint-a's queue.
+    let b = &attempts(&app, &other[0]).await[0];
+    assert!(
+        b.finished_at < spans[3].0,
+        "endpoint-b's job waited for endpoint-a's backlog"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_running_job_finish_before_exit() {
+    let Some(app) = TestApp::spawn_with(|c| c.jobs_enabled = false).await else {
+        return;
+    };
+    let ids = enqueue(&app, &[NewJob::new(system::SLEEP, json!({ "ms": 1500 }))]).await;
+    let mut child = app.spawn_process(&[]);
+    app.eventually("the job to start", Duration::from_secs(30), || async {
+        job(&app, &ids[0]).await.status == "running"
+    })
+    .await;
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.pid().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(term.success());
+    let exited = tokio::task::spawn_blocking(move || {
+        let status = child.0.wait().expect("wait");
+        (child, status)
+    })
+    .await
+    .expect("join");
+    assert!(exited.1.success(), "hitch exited with {:?}", exited.1);
+    let done = job(&app, &ids[0]).await;
+    assert_eq!(done.status, "done", "shutdown did not wait for the job");
+    assert_eq!(attempts(&app, &ids[0]).await[0].outcome, "succeeded");
+}
