@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { hydrated, launchOptions, login } from '../lib.mjs';
+import { DEMO_EMAIL, DEMO_PASSWORD, hydrated, launchOptions, login } from '../lib.mjs';
 
 const base = process.env.HITCH_E2E_BASE;
 const PAGES = [
@@ -39,13 +39,24 @@ test(`every dashboard page hydrates on a full load (${ROUNDS} rounds)`, async ()
   await context.close();
 });
 
-test('a signed-out visitor is sent to the sign-in page from any dashboard page', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  for (const path of ['/bookings', '/invoices/new', '/settings']) {
-    await page.goto(`${base}${path}`);
-    assert.match(new URL(page.url()).pathname, /^\/login$/, `${path} redirects to /login`);
-    await page.locator('input[name=email]').waitFor();
+test('a signed-out visitor is sent to the sign-in page, and back after signing in', async () => {
+  for (const javaScriptEnabled of [true, false]) {
+    const context = await browser.newContext({ javaScriptEnabled });
+    const page = await context.newPage();
+    for (const path of ['/bookings', '/invoices/new', '/settings']) {
+      await page.goto(`${base}${path}`);
+      const url = new URL(page.url());
+      assert.equal(url.pathname, '/login', `${path} redirects to /login (JS ${javaScriptEnabled})`);
+      assert.equal(url.searchParams.get('next'), path, `the sign-in page remembers ${path}`);
+      await page.locator('input[name=email]').waitFor();
+    }
+    // Signed in from the last page's redirect, the visitor lands on that page.
+    if (javaScriptEnabled) await hydrated(page);
+    await page.fill('input[name=email]', DEMO_EMAIL);
+    await page.fill('input[name=password]', DEMO_PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${base}/settings`);
+    await page.locator('main h1').waitFor();
+    await context.close();
   }
-  await context.close();
 });

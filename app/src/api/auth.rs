@@ -4,7 +4,11 @@ use crate::error::AppError;
 use crate::model::auth::CurrentUser;
 
 #[server(prefix = "/rpc", endpoint = "auth/login")]
-pub async fn login(email: String, password: String) -> Result<CurrentUser, AppError> {
+pub async fn login(
+    email: String,
+    password: String,
+    #[server(default)] next: Option<String>,
+) -> Result<CurrentUser, AppError> {
     use super::ctx;
     if email.trim().is_empty() {
         return Err(AppError::field("email", "Enter your email address."));
@@ -16,7 +20,7 @@ pub async fn login(email: String, password: String) -> Result<CurrentUser, AppEr
         .auth
         .login(&ctx::parts()?, email.trim(), &password)
         .await?;
-    leptos_axum::redirect("/bookings");
+    leptos_axum::redirect(after_sign_in(next.as_deref()));
     Ok(user)
 }
 
@@ -33,4 +37,31 @@ pub async fn logout() -> Result<(), AppError> {
 pub async fn me() -> Result<Option<CurrentUser>, AppError> {
     use super::ctx;
     ctx::ports()?.auth.current_user(&ctx::parts()?).await
+}
+
+/// Where sign-in leads: the page the visitor asked for when it is one of ours (a local
+/// path, never `//host` or `/\\host`, which browsers treat as another site), else bookings.
+pub fn after_sign_in(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        _ => "/bookings",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_sign_in;
+
+    #[test]
+    fn sign_in_returns_only_to_local_pages() {
+        assert_eq!(
+            after_sign_in(Some("/invoices/new?client=c1")),
+            "/invoices/new?client=c1"
+        );
+        assert_eq!(after_sign_in(Some("//evil.example/x")), "/bookings");
+        assert_eq!(after_sign_in(Some("/\\evil.example")), "/bookings");
+        assert_eq!(after_sign_in(Some("https://evil.example")), "/bookings");
+        assert_eq!(after_sign_in(Some("")), "/bookings");
+        assert_eq!(after_sign_in(None), "/bookings");
+    }
 }

@@ -9,6 +9,10 @@ use crate::error::AppError;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
+    // Set by the sign-in guard: the page to return to.
+    let next = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("next"))
+        .unwrap_or_default();
     let error = action_error(login);
     // Field errors show under their field; anything else goes in the box above.
     let general = Signal::derive(move || {
@@ -25,6 +29,7 @@ pub fn LoginPage() -> impl IntoView {
                 <div class="mt-8 rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
                     <ErrorBox error=general />
                     <ActionForm action=login attr:class="space-y-4">
+                        <input type="hidden" name="next" value=next />
                         <TextField label="Email" name="email" field="email" error kind="email" required=true autocomplete="username" />
                         <TextField label="Password" name="password" field="password" error kind="password" required=true autocomplete="current-password" />
                         <button type="submit" class=format!("{BTN} w-full") disabled=move || login.pending().get()>

@@ -1,6 +1,7 @@
 //! Plain axum routes and middleware around the Leptos app.
 pub mod api;
 pub mod exports;
+pub mod guard;
 pub mod health;
 pub mod limits;
 pub mod live;

@@ -44,6 +44,29 @@ pub struct AuthService {
     pub db: DatabaseConnection,
 }
 
+/// The signed-in user, found once per page request by the sign-in guard
+/// (`routes::guard`) and reused by every server function that page renders.
+#[derive(Clone)]
+pub struct SignedIn(pub CurrentUser);
+
+/// The user the request's session belongs to, if any.
+pub async fn session_user(
+    db: &DatabaseConnection,
+    parts: &Parts,
+) -> AppResult<Option<CurrentUser>> {
+    if let Some(SignedIn(user)) = parts.extensions.get::<SignedIn>() {
+        return Ok(Some(user.clone()));
+    }
+    let Some(uid) = session(parts)?
+        .get::<String>(SESSION_USER)
+        .await
+        .or_internal()?
+    else {
+        return Ok(None);
+    };
+    load_user(db, &uid).await
+}
+
 fn session(parts: &Parts) -> AppResult<Session> {
     parts
         .extensions
@@ -121,11 +144,7 @@ impl AuthPort for AuthService {
     }
 
     async fn current_user(&self, parts: &Parts) -> AppResult<Option<CurrentUser>> {
-        let session = session(parts)?;
-        let Some(uid) = session.get::<String>(SESSION_USER).await.or_internal()? else {
-            return Ok(None);
-        };
-        load_user(&self.db, &uid).await
+        session_user(&self.db, parts).await
     }
 }
 
