@@ -47,6 +47,12 @@ pub enum AppError {
     PayloadTooLarge { limit_bytes: u64 },
     #[error("Could not reach the server: {detail}")]
     Network { detail: String },
+    /// An integration is not set up yet (e.g. no Stripe keys).
+    #[error("{detail}")]
+    NotConfigured { detail: String },
+    /// A provider (Stripe, Google, …) failed or refused; nothing was saved here.
+    #[error("{detail}")]
+    Provider { provider: String, detail: String },
     #[error("Something went wrong on our side (reference {reference}). Nothing was saved.")]
     Internal { reference: String },
 }
@@ -78,6 +84,8 @@ impl AppError {
             AppError::BadRequest { .. } => "bad_request",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::Network { .. } => "network",
+            AppError::NotConfigured { .. } => "not_configured",
+            AppError::Provider { .. } => "provider_error",
             AppError::Internal { .. } => "internal",
         }
     }
@@ -95,6 +103,8 @@ impl AppError {
             AppError::BadRequest { .. } => 400,
             AppError::PayloadTooLarge { .. } => 413,
             AppError::Network { .. } => 503,
+            AppError::NotConfigured { .. } => 409,
+            AppError::Provider { .. } => 502,
             AppError::Internal { .. } => 500,
         }
     }

@@ -12,6 +12,9 @@ use crate::model::client::{ClientInput, ClientView};
 use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceStatus, InvoiceView};
 use crate::model::org::{AuditEntry, OrgSettings, OrgSettingsInput};
 use crate::model::page::Page;
+use crate::model::payment::{
+    PaymentLinkView, RefundInput, StripeSettingsInput, StripeSettingsView, Subject,
+};
 use crate::model::platform::{ApiKeyView, EventTypeView, JobsOverview, NewApiKey};
 use crate::model::resource::ResourceView;
 use crate::model::webhook::{
@@ -169,6 +172,40 @@ pub trait WebhooksPort: Send + Sync {
     async fn disabled(&self, user: &CurrentUser) -> AppResult<Vec<DisabledEndpoint>>;
 }
 
+#[async_trait]
+pub trait PaymentsPort: Send + Sync {
+    async fn stripe_settings(&self, user: &CurrentUser) -> AppResult<StripeSettingsView>;
+    /// Saves the keys (empty fields keep the stored ones), then checks them with Stripe.
+    async fn save_stripe_settings(
+        &self,
+        user: &CurrentUser,
+        input: &StripeSettingsInput,
+    ) -> AppResult<StripeSettingsView>;
+    async fn test_stripe(&self, user: &CurrentUser) -> AppResult<StripeSettingsView>;
+    async fn remove_stripe(&self, user: &CurrentUser) -> AppResult<()>;
+    /// The links made for an invoice or a deposit, newest first.
+    async fn links(
+        &self,
+        user: &CurrentUser,
+        subject: Subject,
+        subject_id: &str,
+    ) -> AppResult<Vec<PaymentLinkView>>;
+    /// Creates a link, or returns the one still active.
+    async fn create_link(
+        &self,
+        user: &CurrentUser,
+        subject: Subject,
+        subject_id: &str,
+    ) -> AppResult<PaymentLinkView>;
+    async fn expire_link(&self, user: &CurrentUser, link_id: &str) -> AppResult<PaymentLinkView>;
+    async fn refund(
+        &self,
+        user: &CurrentUser,
+        link_id: &str,
+        input: &RefundInput,
+    ) -> AppResult<PaymentLinkView>;
+}
+
 /// Everything the server functions need, provided once per request as context.
 #[derive(Clone)]
 pub struct Ports {
@@ -177,6 +214,7 @@ pub struct Ports {
     pub clients: Arc<dyn ClientsPort>,
     pub invoices: Arc<dyn InvoicesPort>,
     pub org: Arc<dyn OrgPort>,
+    pub payments: Arc<dyn PaymentsPort>,
     pub platform: Arc<dyn PlatformPort>,
     pub webhooks: Arc<dyn WebhooksPort>,
 }

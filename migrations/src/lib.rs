@@ -5,6 +5,7 @@ mod m20261122_000001_foundation;
 mod m20261122_000002_platform;
 mod m20261122_000003_job_leases;
 mod m20261122_000004_webhooks;
+mod m20261123_000005_payments;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_platform::Migration),
             Box::new(m20261122_000003_job_leases::Migration),
             Box::new(m20261122_000004_webhooks::Migration),
+            Box::new(m20261123_000005_payments::Migration),
         ]
     }
 }

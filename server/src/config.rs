@@ -51,6 +51,12 @@ pub struct Config {
     pub outbound_allow: String,
     /// Seconds a webhook receiver has to answer.
     pub webhook_timeout_seconds: u64,
+    /// Stripe's API (a local fake's address in tests).
+    pub stripe_api_base: String,
+    /// Hours a payment link stays payable: Stripe accepts 1 to 24 (at least 30 minutes).
+    pub stripe_link_hours: i64,
+    /// Minutes between reconciliation sweeps that ask Stripe about unsettled links.
+    pub stripe_reconcile_minutes: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +106,9 @@ impl Default for Config {
             api_rate_per_second: 20,
             outbound_allow: String::new(),
             webhook_timeout_seconds: 15,
+            stripe_api_base: "https://api.stripe.com".into(),
+            stripe_link_hours: 24,
+            stripe_reconcile_minutes: 5,
         }
     }
 }
@@ -203,6 +212,27 @@ impl Config {
             return Err(ConfigError::Invalid {
                 setting: "HITCH_WEBHOOK_TIMEOUT_SECONDS",
                 problem: "must be between 1 and 60".into(),
+            });
+        }
+        if !(self.stripe_api_base.starts_with("https://")
+            || (self.environment == Environment::Development
+                && self.stripe_api_base.starts_with("http://")))
+        {
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_STRIPE_API_BASE",
+                problem: "must be an https:// URL (http:// only in development)".into(),
+            });
+        }
+        if !(1..=24).contains(&self.stripe_link_hours) {
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_STRIPE_LINK_HOURS",
+                problem: "must be between 1 and 24 (Stripe's limits)".into(),
+            });
+        }
+        if !(1..=1440).contains(&self.stripe_reconcile_minutes) {
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_STRIPE_RECONCILE_MINUTES",
+                problem: "must be between 1 and 1440".into(),
             });
         }
         Ok(())

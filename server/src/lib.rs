@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod routes;
 pub mod services;
 pub mod session_store;
+pub mod stripe;
 pub mod telemetry;
 pub mod vault;
 pub mod webhooks;
@@ -38,8 +39,8 @@ use crate::jobs::runner::{Runner, RunnerConfig};
 use crate::metrics::Metrics;
 use crate::services::{
     auth::AuthService, bookings::BookingsService, clients::ClientsService,
-    invoices::InvoicesService, org::OrgService, platform::PlatformService,
-    webhooks::WebhooksService,
+    invoices::InvoicesService, org::OrgService, payments::PaymentsService,
+    platform::PlatformService, webhooks::WebhooksService,
 };
 use crate::session_store::DbSessionStore;
 use crate::vault::Vault;
@@ -73,6 +74,9 @@ pub struct Platform {
     pub vault: Vault,
     /// Where outbound calls (webhooks, later providers) may go.
     pub outbound: webhooks::OutboundPolicy,
+    pub stripe: stripe::Stripe,
+    /// The Stripe webhook endpoint's per-organization secrets, cached briefly.
+    pub stripe_secrets: stripe::inbound::SecretCache,
 }
 
 impl Platform {
@@ -80,6 +84,16 @@ impl Platform {
     pub fn new(config: &Config, db: DatabaseConnection) -> anyhow::Result<Platform> {
         let vault = Vault::new(config.keyring()?);
         let outbound = config.outbound_policy()?;
+        let hub = Hub::start(&db, config.database_schema.as_deref());
+        webhooks::fanout::watch(&hub);
+        let stripe = stripe::Stripe {
+            db: db.clone(),
+            hub: hub.clone(),
+            vault: vault.clone(),
+            api_base: config.stripe_api_base.clone(),
+            public_url: config.public_url.clone(),
+            link_ttl_secs: config.stripe_link_hours * 3600,
+        };
         let mut registry = jobs::Registry::standard();
         webhooks::register(
             &mut registry,
@@ -87,14 +101,16 @@ impl Platform {
             outbound.clone(),
             std::time::Duration::from_secs(config.webhook_timeout_seconds),
         );
-        let hub = Hub::start(&db, config.database_schema.as_deref());
-        webhooks::fanout::watch(&hub);
+        stripe::process::register(&mut registry, stripe.clone());
+        stripe::reconcile::register(&mut registry, stripe.clone());
         Ok(Platform {
             hub,
             jobs: Arc::new(registry),
             metrics: Metrics::new(),
             vault,
             outbound,
+            stripe,
+            stripe_secrets: stripe::inbound::SecretCache::default(),
             db,
         })
     }
@@ -117,6 +133,10 @@ pub fn ports(p: &Platform) -> Ports {
             hub: p.hub.clone(),
         }),
         org: Arc::new(OrgService { db: db.clone() }),
+        payments: Arc::new(PaymentsService {
+            stripe: p.stripe.clone(),
+            cache: p.stripe_secrets.clone(),
+        }),
         platform: Arc::new(PlatformService {
             db: db.clone(),
             hub: p.hub.clone(),
@@ -146,6 +166,11 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
                 move || shell(options.clone())
             },
         )
+        // Pages and server functions only: static files (the fallback) need no session.
+        .route_layer(middleware::from_fn_with_state(
+            db.clone(),
+            routes::guard::require_sign_in,
+        ))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
         .layer(middleware::from_fn(routes::rpc_status::fix_status));
@@ -178,6 +203,16 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
             config.api_rate_per_second,
             config.max_body_bytes,
         ))
+        .route(
+            "/webhooks/stripe/{org_slug}",
+            axum::routing::post(stripe::inbound::receive).with_state(
+                stripe::inbound::InboundState {
+                    stripe: platform.stripe.clone(),
+                    cache: platform.stripe_secrets.clone(),
+                    max_attempts: stripe::process::MAX_ATTEMPTS,
+                },
+            ),
+        )
         .merge(app.merge(live).layer(sessions))
         .layer(middleware::from_fn_with_state(
             platform.metrics.clone(),
@@ -226,6 +261,13 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let platform = Platform::new(config, db.clone())?;
     spawn_session_sweeper(db);
+    if config.jobs_enabled {
+        spawn_stripe_reconciler(
+            &platform,
+            std::time::Duration::from_secs(config.stripe_reconcile_minutes * 60),
+            shutdown.clone(),
+        );
+    }
     let workers = config.jobs_enabled.then(|| {
         Runner {
             db: platform.db.clone(),
@@ -253,6 +295,28 @@ pub async fn start(
         task,
         workers,
     })
+}
+
+/// Every few minutes, enqueues a Stripe check of each link whose outcome may have been
+/// missed. Every process may run it: the sweep stamps what it enqueued, and a check is
+/// harmless twice.
+fn spawn_stripe_reconciler(p: &Platform, every: std::time::Duration, stop: CancellationToken) {
+    let (stripe, registry) = (p.stripe.clone(), p.jobs.clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match stripe::reconcile::sweep(&stripe, &registry).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(links = n, "asking Stripe about unsettled payment links"),
+                Err(e) => tracing::warn!(error = %e, "Stripe reconciliation sweep failed"),
+            }
+        }
+    });
 }
 
 /// Deletes expired sessions hourly so the table stays small.

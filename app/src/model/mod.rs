@@ -6,6 +6,7 @@ pub mod invoice;
 pub mod money;
 pub mod org;
 pub mod page;
+pub mod payment;
 pub mod platform;
 pub mod resource;
 pub mod webhook;

@@ -12,6 +12,8 @@ pub enum EventType {
     BookingRescheduled,
     BookingConfirmed,
     BookingCancelled,
+    BookingDepositPaid,
+    BookingDepositRefunded,
     ClientCreated,
     ClientUpdated,
     InvoiceCreated,
@@ -23,12 +25,14 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 15] = [
         EventType::BookingCreated,
         EventType::BookingUpdated,
         EventType::BookingRescheduled,
         EventType::BookingConfirmed,
         EventType::BookingCancelled,
+        EventType::BookingDepositPaid,
+        EventType::BookingDepositRefunded,
         EventType::ClientCreated,
         EventType::ClientUpdated,
         EventType::InvoiceCreated,
@@ -46,6 +50,8 @@ impl EventType {
             EventType::BookingRescheduled => "booking.rescheduled",
             EventType::BookingConfirmed => "booking.confirmed",
             EventType::BookingCancelled => "booking.cancelled",
+            EventType::BookingDepositPaid => "booking.deposit_paid",
+            EventType::BookingDepositRefunded => "booking.deposit_refunded",
             EventType::ClientCreated => "client.created",
             EventType::ClientUpdated => "client.updated",
             EventType::InvoiceCreated => "invoice.created",
@@ -79,14 +85,24 @@ impl EventType {
             EventType::BookingCancelled => {
                 "A booking was cancelled; its seats are free again; 'reason' says why."
             }
+            EventType::BookingDepositPaid => {
+                "The guest paid the booking's deposit through Stripe; 'payment' has the amounts."
+            }
+            EventType::BookingDepositRefunded => {
+                "Some or all of a paid deposit was refunded; 'payment' has the amounts."
+            }
             EventType::ClientCreated => "A guest was added to the client list.",
             EventType::ClientUpdated => "A guest's name, email or phone changed.",
             EventType::InvoiceCreated => "An invoice was drafted.",
             EventType::InvoiceSent => "An invoice was sent to the client.",
-            EventType::InvoicePaid => "An invoice was paid in full.",
+            EventType::InvoicePaid => {
+                "An invoice was paid in full; 'payment' is set when it was paid through Stripe."
+            }
             EventType::InvoiceOverdue => "An invoice passed its due date unpaid.",
             EventType::InvoiceVoided => "An invoice was voided and will not be collected.",
-            EventType::InvoiceRefunded => "A paid invoice was refunded.",
+            EventType::InvoiceRefunded => {
+                "Some or all of a paid invoice was refunded; 'payment' has the amounts."
+            }
         }
     }
 
@@ -109,6 +125,13 @@ impl EventType {
                 if self == EventType::BookingConfirmed {
                     b["status"] = json!("confirmed");
                 }
+                if self == EventType::BookingDepositPaid {
+                    b["status"] = json!("confirmed");
+                    b["payment"] = sample_payment(2000, 0);
+                }
+                if self == EventType::BookingDepositRefunded {
+                    b["payment"] = sample_payment(2000, 2000);
+                }
                 b
             }
             "client" => json!({
@@ -126,7 +149,7 @@ impl EventType {
                     EventType::InvoiceVoided => "void",
                     _ => "refunded",
                 };
-                json!({
+                let mut i = json!({
                     "id": "inv_01jd0000000000000000000003",
                     "number": "INV-00042",
                     "client_id": "cli_01jd0000000000000000000002",
@@ -135,10 +158,26 @@ impl EventType {
                     "total_minor": 12800,
                     "due_on": "2026-12-31",
                     "status": status
-                })
+                });
+                match self {
+                    EventType::InvoicePaid => i["payment"] = sample_payment(12800, 0),
+                    EventType::InvoiceRefunded => i["payment"] = sample_payment(12800, 12800),
+                    _ => {}
+                }
+                i
             }
         }
     }
+}
+
+fn sample_payment(amount: i64, refunded: i64) -> Value {
+    json!({
+        "link_id": "pl_01jd0000000000000000000005",
+        "amount_minor": amount,
+        "refunded_minor": refunded,
+        "currency": "EUR",
+        "stripe_payment_intent": "pi_3Nexample"
+    })
 }
 
 fn sample_booking() -> Value {

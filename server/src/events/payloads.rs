@@ -1,7 +1,7 @@
 //! The `data` of each event, built from the rows it describes (schema version 1).
 use serde_json::{Value, json};
 
-use crate::db::entities::{booking, client, invoice};
+use crate::db::entities::{booking, client, invoice, payment_link};
 
 pub fn booking(b: &booking::Model, currency: &str) -> Value {
     json!({
@@ -33,5 +33,16 @@ pub fn invoice(i: &invoice::Model) -> Value {
         "total_minor": i.total_minor,
         "due_on": i.due_on,
         "status": i.status,
+    })
+}
+
+/// The `payment` member of payment events.
+pub fn payment(l: &payment_link::Model) -> Value {
+    json!({
+        "link_id": l.id,
+        "amount_minor": l.amount_minor,
+        "refunded_minor": l.refunded_minor,
+        "currency": l.currency,
+        "stripe_payment_intent": l.payment_intent_id,
     })
 }

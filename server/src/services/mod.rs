@@ -8,6 +8,7 @@ pub mod demo;
 pub mod ids;
 pub mod invoices;
 pub mod org;
+pub mod payments;
 pub mod platform;
 pub mod sql;
 pub mod webhooks;

@@ -1,0 +1,223 @@
+//! `POST /webhooks/stripe/{org_slug}`: Stripe's events arrive here. The handler only
+//! verifies, stores and enqueues (Stripe wants a 2xx within seconds, and a slow answer
+//! makes it retry); [`super::process`] does the work. An event Stripe sends twice is
+//! stored once and processed once.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::OnConflict,
+};
+use serde::Deserialize;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::signature::{self, DEFAULT_TOLERANCE_SECS};
+use super::{Stripe, WEBHOOK_SECRET, now_ms, process};
+use crate::db::entities::{organization, stripe_event};
+use crate::jobs::{self, NewJob};
+use crate::services::ids;
+
+/// What the endpoint needs per organization, cached briefly: at thousands of events a
+/// second, reading and decrypting the secret each time would dominate.
+#[derive(Clone)]
+struct Receiver {
+    org_id: String,
+    secret: Arc<Zeroizing<String>>,
+}
+
+const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// When it was read, and the receiver (`None`: nobody by that slug receives events).
+type Cached = (Instant, Option<Receiver>);
+
+#[derive(Clone, Default)]
+pub struct SecretCache(Arc<Mutex<HashMap<String, Cached>>>);
+
+impl SecretCache {
+    fn get(&self, slug: &str) -> Option<Option<Receiver>> {
+        let map = self.0.lock().ok()?;
+        let (at, r) = map.get(slug)?;
+        (at.elapsed() < CACHE_TTL).then(|| r.clone())
+    }
+
+    fn put(&self, slug: &str, r: Option<Receiver>) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(slug.into(), (Instant::now(), r));
+        }
+    }
+
+    /// Called when an organization's Stripe settings change.
+    pub fn forget_all(&self) {
+        if let Ok(mut map) = self.0.lock() {
+            map.clear();
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct InboundState {
+    pub stripe: Stripe,
+    pub cache: SecretCache,
+    pub max_attempts: i32,
+}
+
+/// The envelope fields we index; the whole body is stored as sent.
+#[derive(Deserialize)]
+struct Envelope {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    created: i64,
+    #[serde(default)]
+    livemode: bool,
+}
+
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response()
+}
+
+async fn receiver(st: &InboundState, slug: &str) -> Result<Option<Receiver>, sea_orm::DbErr> {
+    if let Some(hit) = st.cache.get(slug) {
+        return Ok(hit);
+    }
+    let db = &st.stripe.db;
+    let Some(org) = organization::Entity::find()
+        .filter(organization::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+    else {
+        st.cache.put(slug, None);
+        return Ok(None);
+    };
+    let secret = st
+        .stripe
+        .vault
+        .get(db, &org.id, WEBHOOK_SECRET)
+        .await
+        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+    let r = secret.map(|s| Receiver {
+        org_id: org.id.clone(),
+        secret: Arc::new(Zeroizing::new(s.expose().to_string())),
+    });
+    st.cache.put(slug, r.clone());
+    Ok(r)
+}
+
+pub async fn receive(
+    State(st): State<InboundState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let r = match receiver(&st, &slug).await {
+        Ok(Some(r)) => r,
+        // The same answer for an unknown organization and one without Stripe set up.
+        Ok(None) => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                "not_configured",
+                "No organization here receives Stripe events.",
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot load the Stripe webhook secret");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Try again later.",
+            );
+        }
+    };
+    let header = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    let now = chrono::Utc::now().timestamp();
+    if let Err(e) = signature::verify(header, &body, &r.secret, now, DEFAULT_TOLERANCE_SECS) {
+        tracing::info!(org = %r.org_id, error = %e, "Stripe event refused");
+        return refuse(StatusCode::BAD_REQUEST, "bad_signature", &e.to_string());
+    }
+    let Ok(env) = serde_json::from_slice::<Envelope>(&body) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "bad_payload",
+            "The body is not a Stripe event (id, type and created are required).",
+        );
+    };
+    match store(&st, &r.org_id, &env, &body).await {
+        Ok(duplicate) => (
+            StatusCode::OK,
+            Json(json!({ "received": true, "duplicate": duplicate })),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a Stripe event");
+            // Stripe retries non-2xx answers: nothing is lost.
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Try again later.",
+            )
+        }
+    }
+}
+
+/// Stores the event and its processing job in one transaction; `true` if Stripe had
+/// sent it before.
+async fn store(
+    st: &InboundState,
+    org_id: &str,
+    env: &Envelope,
+    body: &[u8],
+) -> Result<bool, sea_orm::DbErr> {
+    let db = &st.stripe.db;
+    let txn = db.begin().await?;
+    let id = ids::new("sev");
+    let inserted = stripe_event::Entity::insert(stripe_event::ActiveModel {
+        id: Set(id.clone()),
+        organization_id: Set(org_id.into()),
+        stripe_id: Set(env.id.clone()),
+        event_type: Set(env.event_type.clone()),
+        created: Set(env.created),
+        livemode: Set(env.livemode),
+        payload: Set(String::from_utf8_lossy(body).into_owned()),
+        received_at: Set(now_ms()),
+        processed_at: Set(None),
+        outcome: Set(None),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            stripe_event::Column::OrganizationId,
+            stripe_event::Column::StripeId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    if inserted == 0 {
+        txn.rollback().await?;
+        return Ok(true);
+    }
+    jobs::enqueue_kind(
+        &txn,
+        &[NewJob::new(process::KIND, json!({ "event": id })).org(org_id)],
+        st.max_attempts,
+        process::TIMEOUT,
+    )
+    .await?;
+    txn.commit().await?;
+    st.stripe.hub.jobs_enqueued();
+    Ok(false)
+}
