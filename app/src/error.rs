@@ -52,6 +52,7 @@ pub enum AppError {
     NotConfigured { detail: String },
     /// A provider (Stripe, Google, …) failed or refused; nothing was saved here.
     #[error("{detail}")]
+    #[serde(rename = "provider_error")]
     Provider { provider: String, detail: String },
     #[error("Something went wrong on our side (reference {reference}). Nothing was saved.")]
     Internal { reference: String },

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod bookings;
 pub mod clients;
 pub mod invoices;
+pub mod payments;
 pub mod platform;
 pub mod settings;
 pub mod webhooks;
@@ -26,6 +27,15 @@ pub(crate) mod ctx {
         use_context::<http::request::Parts>().ok_or_else(|| AppError::Internal {
             reference: "request missing from context".into(),
         })
+    }
+
+    /// A browser's own form POST (JavaScript off) asks for HTML; the WASM asks for JSON.
+    pub fn wants_html() -> Result<bool, AppError> {
+        Ok(parts()?
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html")))
     }
 
     /// The signed-in user, or `Unauthenticated`.

@@ -33,24 +33,13 @@ pub async fn create_endpoint(input: EndpointForm) -> Result<EndpointWithSecret, 
         .webhooks
         .create_endpoint(&user, &input, "dashboard")
         .await?;
-    if wants_html()? {
+    if ctx::wants_html()? {
         leptos_axum::redirect(&format!(
             "/webhooks/{}?notice=created_no_js",
             created.endpoint.id
         ));
     }
     Ok(created)
-}
-
-/// A browser's own form POST (JavaScript off) asks for HTML; the WASM asks for JSON.
-#[cfg(feature = "ssr")]
-fn wants_html() -> Result<bool, AppError> {
-    let parts = super::ctx::parts()?;
-    Ok(parts
-        .headers
-        .get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html")))
 }
 
 #[server(prefix = "/rpc", endpoint = "webhooks/update")]

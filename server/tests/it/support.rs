@@ -136,7 +136,13 @@ impl TestApp {
 
     pub async fn spawn_signed_in() -> Option<TestApp> {
         let app = Self::spawn().await?;
-        let (status, body) = app
+        app.sign_in().await;
+        Some(app)
+    }
+
+    /// Signs this app's client in as the demo owner.
+    pub async fn sign_in(&self) {
+        let (status, body) = self
             .post(
                 "/rpc/auth/login",
                 &[
@@ -146,7 +152,6 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "login failed: {body}");
-        Some(app)
     }
 
     /// POSTs a form to a server function and returns the status and JSON body.
@@ -214,6 +219,11 @@ impl TestApp {
             .expect("query")
             .expect("row");
         row.try_get::<i64>("", "n").expect("n")
+    }
+
+    /// Runs a statement that returns nothing (test set-up: ageing rows, moving jobs).
+    pub async fn exec(&self, sql: &str) {
+        self.db.execute_unprepared(sql).await.expect("statement");
     }
 
     pub fn is_postgres(&self) -> bool {
