@@ -9,7 +9,7 @@ use leptos_router::{
 
 use crate::components::layout::DashboardLayout;
 use crate::pages::{
-    bookings, clients, integrations, invoices, jobs, login::LoginPage, settings, webhooks,
+    bookings, clients, integrations, invoices, jobs, login::LoginPage, settings, stripe, webhooks,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -43,6 +43,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage ssr=ssr.clone() />
+                <Route path=path!("/payment/thanks") view=stripe::PaymentThanksPage ssr=ssr.clone() />
+                <Route path=path!("/payment/cancelled") view=stripe::PaymentCancelledPage ssr=ssr.clone() />
                 <ParentRoute path=path!("") view=DashboardLayout ssr=ssr.clone()>
                     <Route path=path!("") view=|| view! { <Redirect path="/bookings" /> } ssr=ssr.clone() />
                     <Route path=path!("bookings") view=bookings::BookingsPage ssr=ssr.clone() />
@@ -56,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("invoices/:id") view=invoices::InvoicePage ssr=ssr.clone() />
                     <Route path=path!("settings") view=settings::SettingsPage ssr=ssr.clone() />
                     <Route path=path!("integrations") view=integrations::IntegrationsPage ssr=ssr.clone() />
+                    <Route path=path!("integrations/stripe") view=stripe::StripeSettingsPage ssr=ssr.clone() />
                     <Route path=path!("jobs") view=jobs::JobsPage ssr=ssr.clone() />
                     <Route path=path!("webhooks") view=webhooks::WebhooksPage ssr=ssr.clone() />
                     <Route path=path!("webhooks/new") view=webhooks::NewEndpointPage ssr=ssr.clone() />

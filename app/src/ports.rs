@@ -13,7 +13,7 @@ use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceStatus, Inv
 use crate::model::org::{AuditEntry, OrgSettings, OrgSettingsInput};
 use crate::model::page::Page;
 use crate::model::payment::{
-    PaymentLinkView, RefundInput, StripeSettingsInput, StripeSettingsView, Subject,
+    PaymentLinkView, PaymentOverview, RefundInput, StripeSettingsInput, StripeSettingsView, Subject,
 };
 use crate::model::platform::{ApiKeyView, EventTypeView, JobsOverview, NewApiKey};
 use crate::model::resource::ResourceView;
@@ -183,13 +183,14 @@ pub trait PaymentsPort: Send + Sync {
     ) -> AppResult<StripeSettingsView>;
     async fn test_stripe(&self, user: &CurrentUser) -> AppResult<StripeSettingsView>;
     async fn remove_stripe(&self, user: &CurrentUser) -> AppResult<()>;
-    /// The links made for an invoice or a deposit, newest first.
-    async fn links(
+    /// The links made for an invoice or a deposit (newest first), and whether a new one
+    /// can be made.
+    async fn overview(
         &self,
         user: &CurrentUser,
         subject: Subject,
         subject_id: &str,
-    ) -> AppResult<Vec<PaymentLinkView>>;
+    ) -> AppResult<PaymentOverview>;
     /// Creates a link, or returns the one still active.
     async fn create_link(
         &self,

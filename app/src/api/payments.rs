@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::model::payment::{
-    PaymentLinkView, RefundInput, StripeSettingsInput, StripeSettingsView, Subject,
+    PaymentLinkView, PaymentOverview, RefundInput, StripeSettingsInput, StripeSettingsView, Subject,
 };
 
 #[server(prefix = "/rpc", endpoint = "payments/stripe")]
@@ -50,16 +50,16 @@ pub async fn remove_stripe() -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(prefix = "/rpc", endpoint = "payments/links")]
-pub async fn payment_links(
+#[server(prefix = "/rpc", endpoint = "payments/overview")]
+pub async fn load_payments(
     subject: Subject,
     subject_id: String,
-) -> Result<Vec<PaymentLinkView>, AppError> {
+) -> Result<PaymentOverview, AppError> {
     use super::ctx;
     let user = ctx::user().await?;
     ctx::ports()?
         .payments
-        .links(&user, subject, &subject_id)
+        .overview(&user, subject, &subject_id)
         .await
 }
 

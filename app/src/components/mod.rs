@@ -1,4 +1,5 @@
 pub mod form;
 pub mod layout;
 pub mod live;
+pub mod payment;
 pub mod ui;

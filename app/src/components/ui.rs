@@ -62,6 +62,11 @@ pub fn Notice() -> impl IntoView {
                 "created_no_js" => Some("Endpoint added. Its signing secret is shown only right after it is made, which needs JavaScript: turn it on and use Rotate secret to get one."),
                 "replayed" => Some("Replay queued: those deliveries go out again now; follow them under Recent deliveries."),
                 "test_sent" => Some("Test event sent. This page updates when the receiver answers."),
+                "stripe_saved" => Some("Stripe keys saved. The connection check below says whether Stripe accepted them."),
+                "stripe_removed" => Some("Stripe keys removed. No new payment links can be made until you add keys again."),
+                "link_created" => Some("Payment link created: copy it below and send it to the payer."),
+                "link_expired" => Some("Payment link expired: it no longer takes payments."),
+                "refunded" => Some("Refund sent to Stripe. The payer gets the money back in 5–10 days."),
                 _ => None,
             })
     };

@@ -92,6 +92,7 @@ pub struct RefundView {
     pub status: String,
     /// RFC 3339.
     pub created_at: String,
+    pub created_label: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +117,10 @@ pub struct PaymentLinkView {
     pub expires_at: String,
     pub created_at: String,
     pub completed_at: Option<String>,
+    /// The same moments in the organization's time zone, for people.
+    pub expires_label: String,
+    pub created_label: String,
+    pub completed_label: Option<String>,
     pub refunds: Vec<RefundView>,
 }
 
@@ -149,6 +154,19 @@ impl PaymentLinkView {
             (LinkStatus::Cancelled, false) => "Cancelled".into(),
         }
     }
+}
+
+/// Everything the payment panel of an invoice or deposit shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentOverview {
+    /// Newest first.
+    pub links: Vec<PaymentLinkView>,
+    /// Whether the organization has Stripe keys.
+    pub stripe_ready: bool,
+    /// What a new link would collect ("€25.00"), when one can be made.
+    pub amount_label: Option<String>,
+    /// Why no new link can be made (already paid, void, no deposit, …).
+    pub blocked: Option<String>,
 }
 
 /// The organization's Stripe set-up; keys only ever as masked hints.

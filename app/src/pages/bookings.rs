@@ -7,6 +7,7 @@ use crate::api::bookings::{
 };
 use crate::components::form::{SelectField, TextField, action_error};
 use crate::components::live::use_live;
+use crate::components::payment::PaymentPanel;
 use crate::components::ui::{
     BTN, BTN_DANGER, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice,
     PageHeader, Pager,
@@ -14,6 +15,7 @@ use crate::components::ui::{
 use crate::error::AppError;
 use crate::model::booking::{BookingFilter, BookingFormOptions, BookingStatus, BookingView};
 use crate::model::page::parse_page;
+use crate::model::payment::Subject;
 
 pub fn status_tone(s: BookingStatus) -> &'static str {
     match s {
@@ -199,6 +201,7 @@ pub fn EditBookingPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <PaymentPanel subject=Subject::Deposit subject_id=Signal::derive(id) />
     }
 }
 

@@ -3,6 +3,7 @@
 //! the event catalog.
 use leptos::prelude::*;
 
+use crate::api::payments::stripe_settings;
 use crate::api::platform::{CreateApiKey, RevokeApiKey, event_types, list_api_keys};
 use crate::components::form::action_error;
 use crate::components::ui::{
@@ -12,11 +13,42 @@ use crate::components::ui::{
 #[component]
 pub fn IntegrationsPage() -> impl IntoView {
     view! {
-        <PageHeader title="Integrations" subtitle="Connect Hitch to your own systems. Payments, calendars and notifications will appear here as they arrive." />
+        <PageHeader title="Integrations" subtitle="Connect Hitch to your own systems. Calendars and notifications will appear here as they arrive." />
         <Notice />
+        <StripeCard />
         <WebhooksCard />
         <ApiCard />
         <EventCatalog />
+    }
+}
+
+/// Stripe's state at a glance; the set-up has its own page.
+#[component]
+fn StripeCard() -> impl IntoView {
+    let settings = Resource::new(|| (), |_| stripe_settings());
+    view! {
+        <section class=format!("{CARD} mb-6 p-4 md:p-6")>
+            <div class="flex flex-wrap items-center justify-between gap-2">
+                <div class="flex flex-wrap items-center gap-2">
+                    <h2 class="font-semibold">"Stripe payments"</h2>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match settings.await {
+                                Ok(s) if s.check_error.is_some() => view! { <Badge text="connection problem" tone="red" /> }.into_any(),
+                                Ok(s) if s.configured && s.livemode == Some(true) => view! { <Badge text="live" tone="green" /> }.into_any(),
+                                Ok(s) if s.configured => view! { <Badge text="test mode" tone="amber" /> }.into_any(),
+                                Ok(_) => view! { <Badge text="not connected" tone="slate" /> }.into_any(),
+                                Err(_) => ().into_any(),
+                            }
+                        })}
+                    </Suspense>
+                </div>
+                <a class=BTN href="/integrations/stripe">"Stripe settings"</a>
+            </div>
+            <p class="mt-1 text-sm text-slate-600">
+                "Payment links for invoices and booking deposits: clients pay by card on Stripe's page, and invoices and deposits are marked paid (or refunded) by themselves."
+            </p>
+        </section>
     }
 }
 

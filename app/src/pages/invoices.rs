@@ -7,12 +7,14 @@ use crate::api::invoices::{
 };
 use crate::components::form::{ErrorText, SelectField, TextField, action_error, field_error};
 use crate::components::live::use_live;
+use crate::components::payment::PaymentPanel;
 use crate::components::ui::{
     BTN, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, PageHeader, Pager,
 };
 use crate::error::AppError;
 use crate::model::invoice::{InvoiceStatus, InvoiceView};
 use crate::model::page::parse_page;
+use crate::model::payment::Subject;
 
 /// Empty line rows on the form; blank rows are ignored, so the form works without JS.
 const LINE_ROWS: usize = 5;
@@ -171,9 +173,11 @@ fn LineRow(i: usize, error: Signal<Option<AppError>>) -> impl IntoView {
 #[component]
 pub fn InvoicePage() -> impl IntoView {
     let params = use_params_map();
+    // Reloads when a payment (or anyone) changes the invoice.
+    let live = use_live("invoice");
     let data = Resource::new(
-        move || params.with(|p| p.get("id").unwrap_or_default()),
-        get_invoice,
+        move || (params.with(|p| p.get("id").unwrap_or_default()), live.get()),
+        |(id, _)| get_invoice(id),
     );
     let action = ServerAction::<SetInvoiceStatus>::new();
     let error = action_error(action);
@@ -230,5 +234,6 @@ pub fn InvoicePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <PaymentPanel subject=Subject::Invoice subject_id=Signal::derive(move || params.with(|p| p.get("id").unwrap_or_default())) />
     }
 }

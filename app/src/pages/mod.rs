@@ -5,4 +5,5 @@ pub mod invoices;
 pub mod jobs;
 pub mod login;
 pub mod settings;
+pub mod stripe;
 pub mod webhooks;

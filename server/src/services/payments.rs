@@ -3,8 +3,8 @@ use app::error::AppError;
 use app::model::auth::{Actor, CurrentUser};
 use app::model::money::format_amount;
 use app::model::payment::{
-    LinkStatus, PaymentLinkView, RefundInput, RefundView, StripeSettingsInput, StripeSettingsView,
-    Subject, key_is_live,
+    LinkStatus, PaymentLinkView, PaymentOverview, RefundInput, RefundView, StripeSettingsInput,
+    StripeSettingsView, Subject, key_is_live,
 };
 use app::ports::{AppResult, PaymentsPort};
 use async_trait::async_trait;
@@ -40,7 +40,23 @@ fn require_manager(user: &CurrentUser) -> AppResult<()> {
     }
 }
 
-pub fn link_view(l: &payment_link::Model, refunds: &[refund::Model]) -> PaymentLinkView {
+/// "Sun 22 Nov, 19:30" in the organization's time zone.
+fn local(ms: i64, tz: chrono_tz::Tz) -> String {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .map(|t| {
+            t.with_timezone(&tz)
+                .format("%a %-d %b %Y, %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+pub fn link_view(
+    l: &payment_link::Model,
+    refunds: &[refund::Model],
+    tz: chrono_tz::Tz,
+) -> PaymentLinkView {
     PaymentLinkView {
         id: l.id.clone(),
         subject: Subject::parse(&l.subject_kind).unwrap_or(Subject::Invoice),
@@ -58,6 +74,9 @@ pub fn link_view(l: &payment_link::Model, refunds: &[refund::Model]) -> PaymentL
         expires_at: rfc3339(l.expires_at),
         created_at: rfc3339(l.created_at),
         completed_at: l.completed_at.map(rfc3339),
+        expires_label: local(l.expires_at, tz),
+        created_label: local(l.created_at, tz),
+        completed_label: l.completed_at.map(|t| local(t, tz)),
         refunds: refunds
             .iter()
             .map(|r| RefundView {
@@ -67,6 +86,7 @@ pub fn link_view(l: &payment_link::Model, refunds: &[refund::Model]) -> PaymentL
                 reason: r.reason.clone(),
                 status: r.status.clone(),
                 created_at: rfc3339(r.created_at),
+                created_label: local(r.created_at, tz),
             })
             .collect(),
     }
@@ -74,8 +94,9 @@ pub fn link_view(l: &payment_link::Model, refunds: &[refund::Model]) -> PaymentL
 
 impl PaymentsService {
     async fn view_of(&self, l: &payment_link::Model) -> AppResult<PaymentLinkView> {
+        let org = org::load(&self.stripe.db, &l.organization_id).await?;
         let refunds = refunds::for_link(&self.stripe, &l.id).await.or_internal()?;
-        Ok(link_view(l, &refunds))
+        Ok(link_view(l, &refunds, org::tz(&org)))
     }
 
     /// Asks Stripe whose account the key opens, and records the answer.
@@ -244,20 +265,46 @@ impl PaymentsPort for PaymentsService {
         Ok(())
     }
 
-    async fn links(
+    async fn overview(
         &self,
         user: &CurrentUser,
         subject: Subject,
         subject_id: &str,
-    ) -> AppResult<Vec<PaymentLinkView>> {
-        let rows = links::for_subject(&self.stripe, &user.org_id, subject, subject_id)
-            .await
-            .or_internal()?;
-        let mut out = Vec::with_capacity(rows.len());
+    ) -> AppResult<PaymentOverview> {
+        let db = &self.stripe.db;
+        let org = org::load(db, &user.org_id).await?;
+        let (collect, rows) = (
+            links::what_to_collect(&self.stripe, &org, subject, subject_id).await,
+            links::for_subject(&self.stripe, &org.id, subject, subject_id)
+                .await
+                .or_internal()?,
+        );
+        let (amount_label, blocked) = match collect {
+            Ok(c) => (Some(format_amount(c.amount_minor, &c.currency)), None),
+            // Someone else's id or a deleted record: the page says "not found" itself.
+            Err(AppError::NotFound { .. }) if rows.is_empty() => {
+                return Err(AppError::not_found(subject.as_str()));
+            }
+            Err(AppError::InvalidTransition { detail }) => (None, Some(detail)),
+            Err(e) => return Err(e),
+        };
+        let mut views = Vec::with_capacity(rows.len());
         for l in &rows {
-            out.push(self.view_of(l).await?);
+            let refunds = refunds::for_link(&self.stripe, &l.id).await.or_internal()?;
+            views.push(link_view(l, &refunds, org::tz(&org)));
         }
-        Ok(out)
+        Ok(PaymentOverview {
+            links: views,
+            stripe_ready: self
+                .stripe
+                .vault
+                .hint(db, &org.id, SECRET_KEY)
+                .await
+                .or_internal()?
+                .is_some(),
+            amount_label,
+            blocked,
+        })
     }
 
     async fn create_link(

@@ -17,14 +17,15 @@ use crate::db::entities::{booking, client, invoice, organization, payment_link};
 use crate::services::{OrInternal, audit, ids, org};
 
 /// What a new link collects, read from the invoice or booking.
-struct Collect {
-    amount_minor: i64,
-    currency: String,
-    product_name: String,
-    customer_email: Option<String>,
+pub struct Collect {
+    pub amount_minor: i64,
+    pub currency: String,
+    pub product_name: String,
+    pub customer_email: Option<String>,
 }
 
-async fn what_to_collect(
+/// What a new link for `subject` would collect, or why none can be made.
+pub async fn what_to_collect(
     stripe: &Stripe,
     org: &organization::Model,
     subject: Subject,

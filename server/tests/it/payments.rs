@@ -76,12 +76,12 @@ async fn invoice_status(app: &TestApp, id: &str) -> String {
 async fn link(app: &TestApp, subject: &str, id: &str) -> Value {
     let (status, links) = app
         .post(
-            "/rpc/payments/links",
+            "/rpc/payments/overview",
             &[("subject", subject), ("subject_id", id)],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{links}");
-    links[0].clone()
+    links["links"][0].clone()
 }
 
 /// Posts a Stripe event to the organization's endpoint, signed with `secret`.
