@@ -99,6 +99,15 @@ mod tests {
     }
 
     #[test]
+    fn agrees_with_the_official_stripe_library() {
+        // `stripe` 23.1.0 on npm: webhooks.generateTestHeaderString({payload: '{}',
+        // secret: 'whsec_x', timestamp: 1700000000}).
+        let official = "t=1700000000,v1=be8cb8325f2202445260a855532f967e30ad2a9394ce28da66ee02880ddcb661";
+        assert_eq!(header("whsec_x", 1_700_000_000, b"{}"), official);
+        assert_eq!(verify(Some(official), b"{}", "whsec_x", 1_700_000_100, 300), Ok(()));
+    }
+
+    #[test]
     fn accepts_a_fresh_valid_signature() {
         let h = header(SECRET, 1000, BODY);
         assert_eq!(verify(Some(&h), BODY, SECRET, 1000 + 299, 300), Ok(()));

@@ -90,6 +90,11 @@ const SESSION_PARAMS: &[&str] = &[
 
 impl FakeStripe {
     pub async fn start() -> FakeStripe {
+        FakeStripe::start_on("127.0.0.1:0").await
+    }
+
+    /// Serves on `addr`; `POST /_test/pay/{session}` plays the payer for other processes.
+    pub async fn start_on(addr: &str) -> FakeStripe {
         let mut fake = FakeStripe::default();
         let app = Router::new()
             .route("/v1/checkout/sessions", post(create_session))
@@ -97,8 +102,25 @@ impl FakeStripe {
             .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
             .route("/v1/refunds", post(create_refund))
             .route("/v1/account", get(account))
+            .route(
+                "/_test/pay/{id}",
+                post(
+                    |State(f): State<FakeStripe>, Path(id): Path<String>| async move {
+                        if !f.inner.lock().unwrap().sessions.contains_key(&id) {
+                            return reply(error(
+                                StatusCode::NOT_FOUND,
+                                "invalid_request_error",
+                                Some("resource_missing"),
+                                None,
+                                "No such session",
+                            ));
+                        }
+                        reply((StatusCode::OK, f.pay(&id, false)))
+                    },
+                ),
+            )
             .with_state(fake.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         fake.base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         fake
