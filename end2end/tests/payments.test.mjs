@@ -75,10 +75,10 @@ test('connect Stripe, send a payment link, see the invoice paid live, refund par
   await page.locator('span', { hasText: /^Paid$/ }).first().waitFor({ timeout: 15000 });
 
   // Refund €100.00 of it.
-  await page.click('summary:has-text("Refund")');
+  await page.click('summary:has-text("Refund through Stripe")');
   await page.fill('#refund-amount', '100');
   await page.fill('#refund-reason', 'Dessert was missing');
-  await page.click('button:has-text("Refund"):not(summary)');
+  await page.click('button[type=submit]:has-text("Refund through Stripe")');
   await page.locator('text=Paid €850.00, €100.00 refunded').waitFor({ timeout: 10000 });
   await page.locator('text=Dessert was missing').waitFor();
   await context.close();

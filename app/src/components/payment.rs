@@ -110,7 +110,7 @@ fn Current(
             })}
             {(refundable > 0).then(|| view! {
                 <details class="mt-4">
-                    <summary class="cursor-pointer text-sm font-medium text-indigo-700">"Refund…"</summary>
+                    <summary class="cursor-pointer text-sm font-medium text-indigo-700">"Refund through Stripe…"</summary>
                     <ActionForm action=refund attr:class="mt-3 grid gap-3 md:grid-cols-[10rem_1fr_auto] md:items-end">
                         <input type="hidden" name="link_id" value=l.id.clone() />
                         <div>
@@ -125,7 +125,7 @@ fn Current(
                             <input class=INPUT id="refund-reason" name="input[reason]" maxlength="500" />
                         </div>
                         <button class=BTN_DANGER type="submit" disabled=move || refund.pending().get()>
-                            {move || if refund.pending().get() { "Refunding…" } else { "Refund" }}
+                            {move || if refund.pending().get() { "Refunding…" } else { "Refund through Stripe" }}
                         </button>
                     </ActionForm>
                     <p id="refund-amount-error" class="mt-1 text-sm text-rose-700">{field_error}</p>

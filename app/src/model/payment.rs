@@ -179,7 +179,7 @@ pub struct StripeSettingsView {
     pub livemode: Option<bool>,
     pub account_id: Option<String>,
     pub account_name: Option<String>,
-    /// RFC 3339 of the last connection check, and its failure if it failed.
+    /// When the connection was last checked (organization time), and what failed.
     pub checked_at: Option<String>,
     pub check_error: Option<String>,
     /// The address to paste into Stripe's dashboard as the webhook endpoint.

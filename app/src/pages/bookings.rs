@@ -158,6 +158,7 @@ pub fn EditBookingPage() -> impl IntoView {
     let error = action_error(update);
     let cancel_error = action_error(cancel);
     view! {
+        <Notice />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match data.await {

@@ -9,7 +9,8 @@ use crate::components::form::{ErrorText, SelectField, TextField, action_error, f
 use crate::components::live::use_live;
 use crate::components::payment::PaymentPanel;
 use crate::components::ui::{
-    BTN, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, PageHeader, Pager,
+    BTN, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice, PageHeader,
+    Pager,
 };
 use crate::error::AppError;
 use crate::model::invoice::{InvoiceStatus, InvoiceView};
@@ -182,6 +183,7 @@ pub fn InvoicePage() -> impl IntoView {
     let action = ServerAction::<SetInvoiceStatus>::new();
     let error = action_error(action);
     view! {
+        <Notice />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match data.await {

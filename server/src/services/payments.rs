@@ -164,7 +164,10 @@ impl PaymentsPort for PaymentsService {
             livemode: row.as_ref().map(|r| r.livemode),
             account_id: row.as_ref().and_then(|r| r.account_id.clone()),
             account_name: row.as_ref().and_then(|r| r.account_name.clone()),
-            checked_at: row.as_ref().and_then(|r| r.checked_at).map(rfc3339),
+            checked_at: row
+                .as_ref()
+                .and_then(|r| r.checked_at)
+                .map(|t| local(t, org::tz(&org))),
             check_error: row.and_then(|r| r.check_error),
             webhook_url: self.stripe.webhook_url(&org.slug),
         })

@@ -102,9 +102,13 @@ mod tests {
     fn agrees_with_the_official_stripe_library() {
         // `stripe` 23.1.0 on npm: webhooks.generateTestHeaderString({payload: '{}',
         // secret: 'whsec_x', timestamp: 1700000000}).
-        let official = "t=1700000000,v1=be8cb8325f2202445260a855532f967e30ad2a9394ce28da66ee02880ddcb661";
+        let official =
+            "t=1700000000,v1=be8cb8325f2202445260a855532f967e30ad2a9394ce28da66ee02880ddcb661";
         assert_eq!(header("whsec_x", 1_700_000_000, b"{}"), official);
-        assert_eq!(verify(Some(official), b"{}", "whsec_x", 1_700_000_100, 300), Ok(()));
+        assert_eq!(
+            verify(Some(official), b"{}", "whsec_x", 1_700_000_100, 300),
+            Ok(())
+        );
     }
 
     #[test]

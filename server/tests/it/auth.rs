@@ -93,15 +93,34 @@ async fn dashboard_pages_redirect_to_login_when_signed_out() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let res = client
-        .get(format!("{}/bookings", app.base))
-        .header("accept", "text/html")
-        .send()
-        .await
-        .expect("page");
-    assert_eq!(res.status(), StatusCode::FOUND);
-    assert_eq!(
-        res.headers().get("location").and_then(|v| v.to_str().ok()),
-        Some("/login")
-    );
+    for (path, to) in [
+        ("/bookings", "/login?next=%2Fbookings"),
+        (
+            "/invoices/new?client=c1",
+            "/login?next=%2Finvoices%2Fnew%3Fclient%3Dc1",
+        ),
+        ("/", "/login"),
+    ] {
+        let res = client
+            .get(format!("{}{path}", app.base))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("page");
+        // Answered before any page markup is rendered.
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            res.headers().get("location").and_then(|v| v.to_str().ok()),
+            Some(to)
+        );
+    }
+    // The sign-in page itself and the payers' pages are open to everyone.
+    for path in ["/login", "/payment/thanks", "/payment/cancelled"] {
+        let res = client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+    }
 }
