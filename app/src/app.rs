@@ -9,7 +9,8 @@ use leptos_router::{
 
 use crate::components::layout::DashboardLayout;
 use crate::pages::{
-    bookings, clients, integrations, invoices, jobs, login::LoginPage, settings, stripe, webhooks,
+    bookings, clients, integrations, invoices, jobs, login::LoginPage, portal::PortalPage,
+    settings, stripe, webhooks,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -43,6 +44,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage ssr=ssr.clone() />
+                <Route path=path!("/manage/:token") view=PortalPage ssr=ssr.clone() />
                 <Route path=path!("/payment/thanks") view=stripe::PaymentThanksPage ssr=ssr.clone() />
                 <Route path=path!("/payment/cancelled") view=stripe::PaymentCancelledPage ssr=ssr.clone() />
                 <ParentRoute path=path!("") view=DashboardLayout ssr=ssr.clone()>

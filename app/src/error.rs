@@ -47,6 +47,10 @@ pub enum AppError {
     PayloadTooLarge { limit_bytes: u64 },
     #[error("Could not reach the server: {detail}")]
     Network { detail: String },
+    /// Too many failed attempts from one client (guessing guest links).
+    #[error("{detail}")]
+    #[serde(rename = "rate_limited")]
+    TooManyRequests { detail: String },
     /// An integration is not set up yet (e.g. no Stripe keys).
     #[error("{detail}")]
     NotConfigured { detail: String },
@@ -85,6 +89,7 @@ impl AppError {
             AppError::BadRequest { .. } => "bad_request",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::Network { .. } => "network",
+            AppError::TooManyRequests { .. } => "rate_limited",
             AppError::NotConfigured { .. } => "not_configured",
             AppError::Provider { .. } => "provider_error",
             AppError::Internal { .. } => "internal",
@@ -104,6 +109,7 @@ impl AppError {
             AppError::BadRequest { .. } => 400,
             AppError::PayloadTooLarge { .. } => 413,
             AppError::Network { .. } => 503,
+            AppError::TooManyRequests { .. } => 429,
             AppError::NotConfigured { .. } => 409,
             AppError::Provider { .. } => 502,
             AppError::Internal { .. } => 500,

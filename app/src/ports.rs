@@ -16,6 +16,7 @@ use crate::model::payment::{
     PaymentLinkView, PaymentOverview, RefundInput, StripeSettingsInput, StripeSettingsView, Subject,
 };
 use crate::model::platform::{ApiKeyView, EventTypeView, JobsOverview, NewApiKey};
+use crate::model::portal::{GuestLinkView, PortalView, RescheduleInput};
 use crate::model::resource::ResourceView;
 use crate::model::webhook::{
     DeliveryDetail, DeliveryFilter, DeliveryView, DisabledEndpoint, EndpointInput, EndpointView,
@@ -207,6 +208,35 @@ pub trait PaymentsPort: Send + Sync {
     ) -> AppResult<PaymentLinkView>;
 }
 
+/// The guest portal (guests hold a token, not a session) and the staff side of its links.
+#[async_trait]
+pub trait PortalPort: Send + Sync {
+    /// The booking behind a manage token. `parts` carries the client's address, for
+    /// the limit on failed guesses.
+    async fn view(&self, parts: &Parts, token: &str) -> AppResult<PortalView>;
+    async fn cancel(&self, parts: &Parts, token: &str, reason: &str) -> AppResult<PortalView>;
+    async fn reschedule(
+        &self,
+        parts: &Parts,
+        token: &str,
+        input: &RescheduleInput,
+    ) -> AppResult<PortalView>;
+    /// The Stripe page where the guest pays the deposit.
+    async fn pay(&self, parts: &Parts, token: &str) -> AppResult<String>;
+    async fn guest_link(
+        &self,
+        user: &CurrentUser,
+        booking_id: &str,
+    ) -> AppResult<Option<GuestLinkView>>;
+    /// Makes a new link for the booking; any earlier one stops working.
+    async fn issue_guest_link(
+        &self,
+        user: &CurrentUser,
+        booking_id: &str,
+    ) -> AppResult<GuestLinkView>;
+    async fn revoke_guest_link(&self, user: &CurrentUser, booking_id: &str) -> AppResult<()>;
+}
+
 /// Everything the server functions need, provided once per request as context.
 #[derive(Clone)]
 pub struct Ports {
@@ -217,5 +247,6 @@ pub struct Ports {
     pub org: Arc<dyn OrgPort>,
     pub payments: Arc<dyn PaymentsPort>,
     pub platform: Arc<dyn PlatformPort>,
+    pub portal: Arc<dyn PortalPort>,
     pub webhooks: Arc<dyn WebhooksPort>,
 }

@@ -6,6 +6,7 @@ mod m20261122_000002_platform;
 mod m20261122_000003_job_leases;
 mod m20261122_000004_webhooks;
 mod m20261123_000005_payments;
+mod m20261123_000006_portal;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_job_leases::Migration),
             Box::new(m20261122_000004_webhooks::Migration),
             Box::new(m20261123_000005_payments::Migration),
+            Box::new(m20261123_000006_portal::Migration),
         ]
     }
 }

@@ -40,7 +40,7 @@ use crate::metrics::Metrics;
 use crate::services::{
     auth::AuthService, bookings::BookingsService, clients::ClientsService,
     invoices::InvoicesService, org::OrgService, payments::PaymentsService,
-    platform::PlatformService, webhooks::WebhooksService,
+    platform::PlatformService, portal::PortalService, webhooks::WebhooksService,
 };
 use crate::session_store::DbSessionStore;
 use crate::vault::Vault;
@@ -77,6 +77,8 @@ pub struct Platform {
     pub stripe: stripe::Stripe,
     /// The Stripe webhook endpoint's per-organization secrets, cached briefly.
     pub stripe_secrets: stripe::inbound::SecretCache,
+    /// Failed guest-link lookups per client address (the guessing limit).
+    pub portal_guesses: services::portal::Guesses,
 }
 
 impl Platform {
@@ -111,8 +113,20 @@ impl Platform {
             outbound,
             stripe,
             stripe_secrets: stripe::inbound::SecretCache::default(),
+            portal_guesses: services::portal::Guesses::default(),
             db,
         })
+    }
+}
+
+pub fn portal_service(p: &Platform) -> PortalService {
+    PortalService {
+        bookings: BookingsService {
+            db: p.db.clone(),
+            hub: p.hub.clone(),
+        },
+        stripe: p.stripe.clone(),
+        guesses: p.portal_guesses.clone(),
     }
 }
 
@@ -141,6 +155,7 @@ pub fn ports(p: &Platform) -> Ports {
             db: db.clone(),
             hub: p.hub.clone(),
         }),
+        portal: Arc::new(portal_service(p)),
         webhooks: Arc::new(WebhooksService::new(p)),
     }
 }
@@ -189,6 +204,10 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
         .route(
             "/webhooks/deliveries.csv",
             axum::routing::get(routes::exports::deliveries_csv),
+        )
+        .route(
+            "/manage/{token}/booking.ics",
+            axum::routing::get(routes::exports::booking_ics),
         )
         .with_state(platform.clone());
     Router::new()
@@ -285,9 +304,13 @@ pub async fn start(
     });
     let app = router(config, &platform);
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await
+        // The peer address feeds the guest portal's limit on guessed links.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
     });
     Ok(Running {
         addr,

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod invoices;
 pub mod payments;
 pub mod platform;
+pub mod portal;
 pub mod settings;
 pub mod webhooks;
 

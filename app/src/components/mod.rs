@@ -1,4 +1,5 @@
 pub mod form;
+pub mod guest_link;
 pub mod layout;
 pub mod live;
 pub mod payment;

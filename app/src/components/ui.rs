@@ -66,6 +66,8 @@ pub fn Notice() -> impl IntoView {
                 "stripe_removed" => Some("Stripe keys removed. No new payment links can be made until you add keys again."),
                 "link_created" => Some("Payment link created: copy it below and send it to the payer."),
                 "link_expired" => Some("Payment link expired: it no longer takes payments."),
+                "guest_link" => Some("New guest link created: copy it below. Any earlier link no longer works."),
+                "guest_link_revoked" => Some("Guest link revoked: it no longer opens this booking."),
                 "refunded" => Some("Refund sent to Stripe. The payer gets the money back in 5–10 days."),
                 _ => None,
             })

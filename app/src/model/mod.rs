@@ -8,5 +8,6 @@ pub mod org;
 pub mod page;
 pub mod payment;
 pub mod platform;
+pub mod portal;
 pub mod resource;
 pub mod webhook;

@@ -6,6 +6,7 @@ use crate::api::bookings::{
     CancelBooking, CreateBooking, UpdateBooking, booking_options, get_booking, list_bookings,
 };
 use crate::components::form::{SelectField, TextField, action_error};
+use crate::components::guest_link::GuestLinkCard;
 use crate::components::live::use_live;
 use crate::components::payment::PaymentPanel;
 use crate::components::ui::{
@@ -203,6 +204,7 @@ pub fn EditBookingPage() -> impl IntoView {
             })}
         </Suspense>
         <PaymentPanel subject=Subject::Deposit subject_id=Signal::derive(id) />
+        <GuestLinkCard booking_id=Signal::derive(id) />
     }
 }
 

@@ -4,6 +4,7 @@ pub mod integrations;
 pub mod invoices;
 pub mod jobs;
 pub mod login;
+pub mod portal;
 pub mod settings;
 pub mod stripe;
 pub mod webhooks;

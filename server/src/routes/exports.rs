@@ -1,4 +1,5 @@
-//! CSV downloads for the signed-in dashboard (plain GETs, so a link is enough).
+//! Downloads that are plain GETs, so a link is enough: the delivery log as CSV for the
+//! signed-in dashboard, and a booking's `.ics` for the guest holding its manage link.
 use app::model::webhook::DeliveryFilter;
 use app::ports::{AuthPort, WebhooksPort};
 use axum::extract::{Query, State};
@@ -43,6 +44,32 @@ pub async fn deliveries_csv(
             .into_response(),
         Err(e) => (
             StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            e.to_string(),
+        )
+            .into_response(),
+    }
+}
+
+/// `/manage/{token}/booking.ics`: the guest's booking as an iCalendar file.
+pub async fn booking_ics(
+    State(p): State<Platform>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    parts: Parts,
+) -> Response {
+    match crate::portal_service(&p).ics(&parts, &token).await {
+        Ok(ics) => (
+            [
+                (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"booking.ics\"",
+                ),
+            ],
+            ics,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::NOT_FOUND),
             e.to_string(),
         )
             .into_response(),

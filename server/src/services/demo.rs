@@ -56,6 +56,7 @@ pub async fn ensure_org(
         time_zone: Set(time_zone.to_string()),
         currency: Set(currency.to_string()),
         next_invoice_number: Set(1),
+        cancel_cutoff_hours: Set(24),
         created_at: Set(Utc::now()),
     }
     .insert(db)

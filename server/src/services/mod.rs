@@ -10,6 +10,7 @@ pub mod invoices;
 pub mod org;
 pub mod payments;
 pub mod platform;
+pub mod portal;
 pub mod sql;
 pub mod webhooks;
 

@@ -11,6 +11,7 @@ mod fake_stripe;
 mod invoices;
 mod jobs;
 mod payments;
+mod portal;
 mod validation;
 mod vault;
 mod webhooks;

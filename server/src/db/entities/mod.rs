@@ -9,6 +9,7 @@ pub mod invoice;
 pub mod invoice_line;
 pub mod job;
 pub mod job_attempt;
+pub mod manage_token;
 pub mod organization;
 pub mod payment_link;
 pub mod refund;

@@ -10,6 +10,8 @@ pub struct Model {
     pub time_zone: String,
     pub currency: String,
     pub next_invoice_number: i64,
+    /// Guests may cancel online until this many hours before the booking starts.
+    pub cancel_cutoff_hours: i32,
     pub created_at: DateTimeUtc,
 }
 

@@ -1,0 +1,574 @@
+//! The guest portal (`PortalPort`). A guest holds a manage token instead of a session:
+//! 32 random bytes, kept as a SHA-256 hash for lookup (and encrypted in the vault so
+//! staff can copy the link again). A token works until it is revoked or replaced, and
+//! until a day after its booking ends. Guest actions go through the same booking rules
+//! as the dashboard, acting as a user whose id is the token's `mt_` id, so the audit
+//! log records them as the guest. Failed lookups are limited per client address.
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use app::error::AppError;
+use app::model::auth::{Actor, CurrentUser, Role};
+use app::model::booking::{BookingInput, BookingStatus};
+use app::model::money::{amount_input, format_amount};
+use app::model::payment::{DepositState, Subject};
+use app::model::portal::{GuestLinkView, PortalView, RescheduleInput, SCOPES};
+use app::ports::{AppResult, BookingsPort, PortalPort};
+use async_trait::async_trait;
+use axum::extract::ConnectInfo;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{Duration as ChronoDuration, NaiveTime, TimeZone, Utc};
+use http::request::Parts;
+use rand::RngCore;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::db::entities::{booking, client, manage_token, organization, payment_link, resource};
+use crate::services::bookings::BookingsService;
+use crate::services::{OrInternal, audit, ids, org};
+use crate::stripe::{self, Stripe};
+
+/// Failed token lookups allowed per client address and window.
+const MAX_FAILURES: u32 = 30;
+const FAILURE_WINDOW: Duration = Duration::from_secs(600);
+/// A token keeps working this long after its booking ends (for the receipt, the .ics).
+const GRACE_AFTER_END_HOURS: i64 = 24;
+
+fn vault_name(booking_id: &str) -> String {
+    format!("manage:{booking_id}")
+}
+
+pub fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Counts failed lookups per address; the guessing limit.
+#[derive(Clone, Default)]
+pub struct Guesses(Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>);
+
+impl Guesses {
+    fn blocked(&self, ip: Option<IpAddr>) -> bool {
+        let (Some(ip), Ok(map)) = (ip, self.0.lock()) else {
+            return false;
+        };
+        map.get(&ip)
+            .is_some_and(|(since, n)| since.elapsed() < FAILURE_WINDOW && *n >= MAX_FAILURES)
+    }
+
+    fn failed(&self, ip: Option<IpAddr>) {
+        let (Some(ip), Ok(mut map)) = (ip, self.0.lock()) else {
+            return;
+        };
+        if map.len() > 10_000 {
+            map.retain(|_, (since, _)| since.elapsed() < FAILURE_WINDOW);
+        }
+        let e = map.entry(ip).or_insert((Instant::now(), 0));
+        if e.0.elapsed() >= FAILURE_WINDOW {
+            *e = (Instant::now(), 0);
+        }
+        e.1 += 1;
+    }
+}
+
+pub struct PortalService {
+    pub bookings: BookingsService,
+    pub stripe: Stripe,
+    pub guesses: Guesses,
+}
+
+/// What a valid token opens.
+pub struct Opened {
+    pub token: manage_token::Model,
+    pub booking: booking::Model,
+    pub org: organization::Model,
+}
+
+impl Opened {
+    fn may(&self, scope: &str) -> bool {
+        self.token.scopes.split(',').any(|s| s == scope)
+    }
+
+    /// The portal acts as this user: the token's id, labelled with the guest's name.
+    fn guest(&self, guest_name: &str) -> CurrentUser {
+        CurrentUser {
+            user_id: self.token.id.clone(),
+            org_id: self.org.id.clone(),
+            org_name: self.org.name.clone(),
+            name: guest_name.into(),
+            email: format!("guest: {guest_name}"),
+            role: Role::Staff,
+        }
+    }
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound {
+        what: "booking for this link".into(),
+    }
+}
+
+fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+impl PortalService {
+    /// Finds the booking behind `token`, or a "not found" that says nothing more.
+    pub async fn open(&self, parts: &Parts, token: &str) -> AppResult<Opened> {
+        let ip = client_ip(parts);
+        if self.guesses.blocked(ip) {
+            return Err(AppError::TooManyRequests {
+                detail: "Too many wrong links from your connection. Please wait a few minutes."
+                    .into(),
+            });
+        }
+        let db = &self.stripe.db;
+        let found = if token.len() == 43 {
+            manage_token::Entity::find()
+                .filter(manage_token::Column::TokenHash.eq(hash(token)))
+                .one(db)
+                .await
+                .or_internal()?
+        } else {
+            None
+        };
+        let Some(t) = found else {
+            self.guesses.failed(ip);
+            return Err(not_found());
+        };
+        if t.revoked_at.is_some() {
+            return Err(not_found());
+        }
+        let (Some(b), Some(o)) = (
+            booking::Entity::find_by_id(&t.booking_id)
+                .one(db)
+                .await
+                .or_internal()?,
+            organization::Entity::find_by_id(&t.organization_id)
+                .one(db)
+                .await
+                .or_internal()?,
+        ) else {
+            return Err(not_found());
+        };
+        if Utc::now() > b.ends_at + ChronoDuration::hours(GRACE_AFTER_END_HOURS) {
+            return Err(not_found());
+        }
+        let now = stripe::now_ms();
+        // At most one write a minute per token: views must stay cheap.
+        if t.last_used_at.is_none_or(|at| now - at > 60_000) {
+            manage_token::Entity::update_many()
+                .col_expr(manage_token::Column::LastUsedAt, Expr::value(now))
+                .filter(manage_token::Column::Id.eq(&t.id))
+                .exec(db)
+                .await
+                .or_internal()?;
+        }
+        Ok(Opened {
+            token: t,
+            booking: b,
+            org: o,
+        })
+    }
+
+    async fn deposit_state(&self, b: &booking::Model) -> AppResult<DepositState> {
+        if b.deposit_minor <= 0 {
+            return Ok(DepositState::None);
+        }
+        let paid = payment_link::Entity::find()
+            .filter(payment_link::Column::SubjectKind.eq(Subject::Deposit.as_str()))
+            .filter(payment_link::Column::SubjectId.eq(&b.id))
+            .filter(payment_link::Column::PaymentStatus.eq("paid"))
+            .one(&self.stripe.db)
+            .await
+            .or_internal()?;
+        Ok(match paid {
+            Some(l) if l.refunded_minor >= l.amount_minor => DepositState::Refunded,
+            Some(_) => DepositState::Paid,
+            None => DepositState::Due,
+        })
+    }
+
+    async fn guest_name(&self, b: &booking::Model) -> AppResult<String> {
+        Ok(client::Entity::find_by_id(&b.client_id)
+            .one(&self.stripe.db)
+            .await
+            .or_internal()?
+            .map(|c| c.name)
+            .unwrap_or_else(|| "Guest".into()))
+    }
+
+    /// Why the guest may not change the booking now, if they may not.
+    fn change_blocked(o: &Opened, scope: &str, verb: &str) -> Option<String> {
+        let b = &o.booking;
+        if !o.may(scope) {
+            return Some(format!(
+                "This link does not allow you to {verb} the booking."
+            ));
+        }
+        if !matches!(b.status.as_str(), "pending" | "confirmed") {
+            return Some(format!(
+                "This booking is {}.",
+                BookingStatus::parse(&b.status)
+                    .map(|s| s.label().to_lowercase())
+                    .unwrap_or_else(|| b.status.clone())
+            ));
+        }
+        let cutoff = b.starts_at - ChronoDuration::hours(o.org.cancel_cutoff_hours.into());
+        if Utc::now() > cutoff {
+            return Some(format!(
+                "Online changes close {} hours before the booking. Please contact {} directly.",
+                o.org.cancel_cutoff_hours, o.org.name
+            ));
+        }
+        None
+    }
+
+    async fn view_of(&self, o: &Opened) -> AppResult<PortalView> {
+        let db = &self.stripe.db;
+        let b = &o.booking;
+        let tz = org::tz(&o.org);
+        let (start, end) = (b.starts_at.with_timezone(&tz), b.ends_at.with_timezone(&tz));
+        let resource_name = resource::Entity::find_by_id(&b.resource_id)
+            .one(db)
+            .await
+            .or_internal()?
+            .map(|r| r.name)
+            .unwrap_or_default();
+        let deposit = self.deposit_state(b).await?;
+        let stripe_ready = self
+            .stripe
+            .vault
+            .hint(db, &o.org.id, stripe::SECRET_KEY)
+            .await
+            .or_internal()?
+            .is_some();
+        let holds = matches!(b.status.as_str(), "pending" | "confirmed");
+        let cutoff = b.starts_at - ChronoDuration::hours(o.org.cancel_cutoff_hours.into());
+        Ok(PortalView {
+            org_name: o.org.name.clone(),
+            guest_name: self.guest_name(b).await?,
+            resource_name,
+            date_label: start.format("%A %-d %B %Y").to_string(),
+            date: start.format("%Y-%m-%d").to_string(),
+            start_time: start.format("%H:%M").to_string(),
+            end_time: end.format("%H:%M").to_string(),
+            time_zone: o.org.time_zone.clone(),
+            party_size: b.party_size.max(0) as u32,
+            status: BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Pending),
+            deposit,
+            deposit_label: (b.deposit_minor > 0)
+                .then(|| format_amount(b.deposit_minor, &o.org.currency)),
+            cancel_blocked: Self::change_blocked(o, "cancel", "cancel"),
+            reschedule_blocked: Self::change_blocked(o, "reschedule", "move"),
+            can_pay: o.may("pay") && deposit == DepositState::Due && holds && stripe_ready,
+            cancel_until: holds.then(|| {
+                cutoff
+                    .with_timezone(&tz)
+                    .format("%A %-d %B, %H:%M")
+                    .to_string()
+            }),
+        })
+    }
+
+    /// A fresh token for `booking_id`, revoking earlier ones. Returns the link.
+    async fn issue(&self, actor: &Actor, booking_id: &str) -> AppResult<GuestLinkView> {
+        let db = &self.stripe.db;
+        booking::Entity::find_by_id(booking_id)
+            .filter(booking::Column::OrganizationId.eq(&actor.org_id))
+            .one(db)
+            .await
+            .or_internal()?
+            .ok_or_else(|| AppError::not_found("booking"))?;
+        let mut raw = [0u8; 32];
+        rand::rng().fill_bytes(&mut raw);
+        let token = URL_SAFE_NO_PAD.encode(raw);
+        let now = stripe::now_ms();
+        let id = ids::new("mt");
+        let txn = db.begin().await.or_internal()?;
+        manage_token::Entity::update_many()
+            .col_expr(manage_token::Column::RevokedAt, Expr::value(now))
+            .filter(manage_token::Column::BookingId.eq(booking_id))
+            .filter(manage_token::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await
+            .or_internal()?;
+        manage_token::Entity::insert(manage_token::ActiveModel {
+            id: Set(id.clone()),
+            organization_id: Set(actor.org_id.clone()),
+            booking_id: Set(booking_id.into()),
+            token_hash: Set(hash(&token)),
+            scopes: Set(SCOPES.join(",")),
+            revoked_at: Set(None),
+            created_by: Set(Some(actor.id.clone())),
+            created_at: Set(now),
+            last_used_at: Set(None),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .or_internal()?;
+        self.stripe
+            .vault
+            .put(&txn, &actor.org_id, &vault_name(booking_id), &token)
+            .await
+            .or_internal()?;
+        audit::record(
+            &txn,
+            actor,
+            "guest_link.issued",
+            "booking",
+            booking_id,
+            json!({ "token": id }),
+        )
+        .await
+        .or_internal()?;
+        txn.commit().await.or_internal()?;
+        Ok(GuestLinkView {
+            url: self.url(&token),
+            created: "just now".into(),
+            last_used: None,
+        })
+    }
+
+    fn url(&self, token: &str) -> String {
+        format!(
+            "{}/manage/{token}",
+            self.stripe.public_url.trim_end_matches('/')
+        )
+    }
+
+    /// The `.ics` of the booking behind `token`.
+    pub async fn ics(&self, parts: &Parts, token: &str) -> AppResult<String> {
+        use icalendar::{Calendar, Component, Event, EventLike, EventStatus};
+        let o = self.open(parts, token).await?;
+        let v = self.view_of(&o).await?;
+        let b = &o.booking;
+        let status = match b.status.as_str() {
+            "confirmed" | "completed" => EventStatus::Confirmed,
+            "pending" => EventStatus::Tentative,
+            _ => EventStatus::Cancelled,
+        };
+        let event = Event::new()
+            .uid(&format!("{}@hitch", b.id))
+            .summary(&format!("{} at {}", v.resource_name, v.org_name))
+            .description(&format!(
+                "Party of {}. Manage your booking: {}",
+                v.party_size,
+                self.url(token)
+            ))
+            .location(&v.org_name)
+            .starts(b.starts_at)
+            .ends(b.ends_at)
+            .status(status)
+            .done();
+        Ok(Calendar::new()
+            .name(&format!("Booking at {}", v.org_name))
+            .push(event)
+            .done()
+            .to_string())
+    }
+}
+
+#[async_trait]
+impl PortalPort for PortalService {
+    async fn view(&self, parts: &Parts, token: &str) -> AppResult<PortalView> {
+        let o = self.open(parts, token).await?;
+        self.view_of(&o).await
+    }
+
+    async fn cancel(&self, parts: &Parts, token: &str, reason: &str) -> AppResult<PortalView> {
+        let o = self.open(parts, token).await?;
+        if let Some(why) = Self::change_blocked(&o, "cancel", "cancel") {
+            return Err(AppError::InvalidTransition { detail: why });
+        }
+        let guest = o.guest(&self.guest_name(&o.booking).await?);
+        let reason = if reason.trim().is_empty() {
+            "Cancelled by the guest online".to_string()
+        } else {
+            format!("Guest: {}", reason.trim())
+        };
+        self.bookings
+            .cancel(&guest, &o.booking.id, o.booking.revision, &reason)
+            .await?;
+        let o = self.open(parts, token).await?;
+        self.view_of(&o).await
+    }
+
+    async fn reschedule(
+        &self,
+        parts: &Parts,
+        token: &str,
+        input: &RescheduleInput,
+    ) -> AppResult<PortalView> {
+        let o = self.open(parts, token).await?;
+        if let Some(why) = Self::change_blocked(&o, "reschedule", "move") {
+            return Err(AppError::InvalidTransition { detail: why });
+        }
+        let b = &o.booking;
+        let start = NaiveTime::parse_from_str(input.start_time.trim(), "%H:%M")
+            .map_err(|_| AppError::field("start_time", "Choose a time like 19:30."))?;
+        let length = b.ends_at - b.starts_at;
+        let end = start + length;
+        if end <= start {
+            return Err(AppError::field(
+                "start_time",
+                "The booking would run past midnight; choose an earlier time.",
+            ));
+        }
+        let new_start = chrono::NaiveDate::parse_from_str(input.date.trim(), "%Y-%m-%d")
+            .map_err(|_| AppError::field("date", "Choose a date."))?
+            .and_time(start);
+        let tz = org::tz(&o.org);
+        let starts_at = tz
+            .from_local_datetime(&new_start)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| AppError::field("start_time", "That time does not exist that day."))?;
+        if starts_at - ChronoDuration::hours(o.org.cancel_cutoff_hours.into()) < Utc::now() {
+            return Err(AppError::field(
+                "date",
+                format!(
+                    "Choose a time at least {} hours from now.",
+                    o.org.cancel_cutoff_hours
+                ),
+            ));
+        }
+        let form = BookingInput {
+            resource_id: b.resource_id.clone(),
+            client_id: b.client_id.clone(),
+            date: input.date.trim().into(),
+            start_time: start.format("%H:%M").to_string(),
+            end_time: end.format("%H:%M").to_string(),
+            party_size: b.party_size.to_string(),
+            status: b.status.clone(),
+            notes: b.notes.clone(),
+            deposit: amount_input(b.deposit_minor, &o.org.currency),
+        };
+        let guest = o.guest(&self.guest_name(b).await?);
+        self.bookings
+            .update(&guest, &b.id, b.revision, &form)
+            .await
+            .map_err(|e| match e {
+                // The guest form has no resource or time-range fields: say it on the time.
+                AppError::SlotTaken { detail, .. } => AppError::SlotTaken {
+                    detail,
+                    field: "start_time".into(),
+                },
+                other => other,
+            })?;
+        let o = self.open(parts, token).await?;
+        self.view_of(&o).await
+    }
+
+    async fn pay(&self, parts: &Parts, token: &str) -> AppResult<String> {
+        let o = self.open(parts, token).await?;
+        let v = self.view_of(&o).await?;
+        if !v.can_pay {
+            return Err(AppError::InvalidTransition {
+                detail: match v.deposit {
+                    DepositState::Paid => "The deposit is already paid.".into(),
+                    DepositState::None => "This booking needs no deposit.".into(),
+                    _ => "The deposit cannot be paid online right now.".into(),
+                },
+            });
+        }
+        let guest = o.guest(&v.guest_name);
+        let link = stripe::links::create(
+            &self.stripe,
+            &Actor::from(&guest),
+            Subject::Deposit,
+            &o.booking.id,
+            Some(format!("{}?notice=paid", self.url(token))),
+        )
+        .await?;
+        Ok(link.url)
+    }
+
+    async fn guest_link(
+        &self,
+        user: &CurrentUser,
+        booking_id: &str,
+    ) -> AppResult<Option<GuestLinkView>> {
+        let db = &self.stripe.db;
+        let Some(t) = manage_token::Entity::find()
+            .filter(manage_token::Column::OrganizationId.eq(&user.org_id))
+            .filter(manage_token::Column::BookingId.eq(booking_id))
+            .filter(manage_token::Column::RevokedAt.is_null())
+            .one(db)
+            .await
+            .or_internal()?
+        else {
+            return Ok(None);
+        };
+        let Some(token) = self
+            .stripe
+            .vault
+            .get(db, &user.org_id, &vault_name(booking_id))
+            .await
+            .or_internal()?
+        else {
+            return Ok(None);
+        };
+        let org = org::load(db, &user.org_id).await?;
+        let tz = org::tz(&org);
+        let when = |ms: i64| {
+            Utc.timestamp_millis_opt(ms)
+                .single()
+                .map(|t| t.with_timezone(&tz).format("%a %-d %b, %H:%M").to_string())
+                .unwrap_or_default()
+        };
+        Ok(Some(GuestLinkView {
+            url: self.url(token.expose()),
+            created: when(t.created_at),
+            last_used: t.last_used_at.map(when),
+        }))
+    }
+
+    async fn issue_guest_link(
+        &self,
+        user: &CurrentUser,
+        booking_id: &str,
+    ) -> AppResult<GuestLinkView> {
+        self.issue(&Actor::from(user), booking_id).await
+    }
+
+    async fn revoke_guest_link(&self, user: &CurrentUser, booking_id: &str) -> AppResult<()> {
+        let db = &self.stripe.db;
+        let txn = db.begin().await.or_internal()?;
+        manage_token::Entity::update_many()
+            .col_expr(
+                manage_token::Column::RevokedAt,
+                Expr::value(stripe::now_ms()),
+            )
+            .filter(manage_token::Column::OrganizationId.eq(&user.org_id))
+            .filter(manage_token::Column::BookingId.eq(booking_id))
+            .filter(manage_token::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await
+            .or_internal()?;
+        self.stripe
+            .vault
+            .delete(&txn, &user.org_id, &vault_name(booking_id))
+            .await
+            .or_internal()?;
+        audit::record(
+            &txn,
+            &Actor::from(user),
+            "guest_link.revoked",
+            "booking",
+            booking_id,
+            json!({}),
+        )
+        .await
+        .or_internal()?;
+        txn.commit().await.or_internal()?;
+        Ok(())
+    }
+}
