@@ -10,6 +10,8 @@ pub struct OrgSettings {
     pub slug: String,
     pub time_zone: String,
     pub currency: String,
+    /// Guests may cancel or move online until this many hours before the start.
+    pub cancel_cutoff_hours: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +20,28 @@ pub struct OrgSettingsInput {
     pub name: String,
     pub time_zone: String,
     pub currency: String,
+    /// Hours, as typed; empty keeps 24.
+    #[serde(default)]
+    pub cancel_cutoff_hours: String,
+}
+
+/// The longest cutoff accepted: a month.
+pub const MAX_CUTOFF_HOURS: u32 = 720;
+
+impl OrgSettingsInput {
+    /// The cutoff in hours (24 when empty).
+    pub fn cutoff_hours(&self) -> Result<u32, String> {
+        let raw = self.cancel_cutoff_hours.trim();
+        if raw.is_empty() {
+            return Ok(24);
+        }
+        match raw.parse::<u32>() {
+            Ok(h) if h <= MAX_CUTOFF_HOURS => Ok(h),
+            _ => Err(format!(
+                "Enter a whole number of hours from 0 to {MAX_CUTOFF_HOURS}."
+            )),
+        }
+    }
 }
 
 impl OrgSettingsInput {
@@ -48,11 +72,16 @@ impl OrgSettingsInput {
                 "Choose one of the listed currencies.",
             ));
         }
+        let cutoff = self.cutoff_hours();
+        if let Err(m) = &cutoff {
+            errors.push(FieldError::new("cancel_cutoff_hours", m.clone()));
+        }
         if errors.is_empty() {
             Ok(OrgSettingsInput {
                 name,
                 time_zone,
                 currency,
+                cancel_cutoff_hours: cutoff.unwrap_or(24).to_string(),
             })
         } else {
             Err(AppError::Validation { fields: errors })
@@ -98,10 +127,21 @@ mod tests {
             name: "".into(),
             time_zone: "Mars/Olympus".into(),
             currency: "XXX".into(),
+            cancel_cutoff_hours: "a day".into(),
         };
         let Err(AppError::Validation { fields }) = input.validate(|z| z == "Europe/Paris") else {
             panic!("expected error")
         };
-        assert_eq!(fields.len(), 3);
+        assert_eq!(fields.len(), 4);
+        let ok = OrgSettingsInput {
+            name: "Bistro".into(),
+            time_zone: "Europe/Paris".into(),
+            currency: "eur".into(),
+            cancel_cutoff_hours: " 48 ".into(),
+        };
+        assert_eq!(
+            ok.validate(|_| true).map(|v| v.cancel_cutoff_hours),
+            Ok("48".into())
+        );
     }
 }

@@ -58,6 +58,7 @@ pub fn SettingsPage() -> impl IntoView {
                                     <SelectField label="Time zone" name="input[time_zone]" field="time_zone" error options=zones selected=s.time_zone.clone() />
                                     <SelectField label="Currency" name="input[currency]" field="currency" error options=currencies selected=s.currency.clone() />
                                 </div>
+                                <TextField label="Guests may cancel or move online until (hours before)" name="input[cancel_cutoff_hours]" field="cancel_cutoff_hours" error kind="number" value=s.cancel_cutoff_hours.to_string() attrs_min="0" hint="After that, the guest link asks them to contact you." />
                                 <p class="text-xs text-slate-500">{format!("Public address name: {}", s.slug)}</p>
                                 <button class=BTN type="submit">"Save settings"</button>
                             </ActionForm>

@@ -58,6 +58,7 @@ fn settings(org: organization::Model) -> OrgSettings {
         slug: org.slug,
         time_zone: org.time_zone,
         currency: org.currency,
+        cancel_cutoff_hours: org.cancel_cutoff_hours.max(0) as u32,
     }
 }
 
@@ -81,6 +82,7 @@ impl OrgPort for OrgService {
         active.name = Set(valid.name);
         active.time_zone = Set(valid.time_zone);
         active.currency = Set(valid.currency);
+        active.cancel_cutoff_hours = Set(valid.cancel_cutoff_hours.parse().unwrap_or(24));
         let saved = active.update(&txn).await.or_internal()?;
         let details = serde_json::json!({ "before": before, "after": settings(saved.clone()) });
         audit::record(

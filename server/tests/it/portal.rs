@@ -187,6 +187,29 @@ async fn inside_the_cutoff_the_guest_is_told_to_call() {
     );
     let (_, b) = app.post("/rpc/bookings/get", &[("id", &id)]).await;
     assert_eq!(b["status"], "confirmed");
+
+    // The owner shortens the cutoff to two hours: now the guest may cancel.
+    let (status, body) = app
+        .post(
+            "/rpc/settings/save",
+            &[
+                ("input[name]", "Demo Bistro"),
+                ("input[time_zone]", "Europe/Paris"),
+                ("input[currency]", "EUR"),
+                ("input[cancel_cutoff_hours]", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["cancel_cutoff_hours"], 2);
+    let (status, body) = as_guest(
+        &app,
+        "/rpc/portal/cancel",
+        &[("token", &token), ("reason", "")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "cancelled");
 }
 
 #[tokio::test]
@@ -381,4 +404,38 @@ async fn a_guest_pays_the_deposit_through_stripe() {
             .as_str()
             .is_some_and(|u| u.contains(&format!("/manage/{token}")))
     );
+}
+
+#[tokio::test]
+async fn the_rest_api_issues_shows_and_revokes_a_guest_link() {
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    let (id, dashboard_token) = booking_with_link(&app, 5, "").await;
+    let api = crate::api::api(&app).await;
+    let path = format!("/api/v1/bookings/{id}/guest-link");
+    let (status, _, shown) = api.call(reqwest::Method::GET, &path, None, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert!(
+        shown["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&dashboard_token))
+    );
+    let (status, _, issued) = api.call(reqwest::Method::POST, &path, None, &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    assert_ne!(issued["url"], shown["url"]);
+    let (status, _, _) = api.call(reqwest::Method::DELETE, &path, None, &[]).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, body) = api.call(reqwest::Method::GET, &path, None, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // Another organization's booking id looks unknown.
+    let (status, _, _) = api
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/bookings/bk_nope/guest-link",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

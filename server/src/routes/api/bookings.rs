@@ -327,3 +327,81 @@ pub async fn cancel(
         .map_err(Problem::from)?;
     Ok(Json(out(load(&s, &c, &id).await?, &c.org.currency)))
 }
+
+/// A booking's guest link: the private page where the guest manages it.
+#[derive(Serialize, ToSchema)]
+pub struct GuestLink {
+    pub url: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+impl From<app::model::portal::GuestLinkView> for GuestLink {
+    fn from(v: app::model::portal::GuestLinkView) -> Self {
+        GuestLink {
+            url: v.url,
+            created: v.created,
+            last_used: v.last_used,
+        }
+    }
+}
+
+async fn booking_exists(s: &ApiState, c: &Caller, id: &str) -> Result<(), Problem> {
+    load(s, c, id).await.map(|_| ())
+}
+
+#[utoipa::path(get, path = "/api/v1/bookings/{id}/guest-link", tag = "bookings",
+    params(("id" = String, Path, description = "A `bk_` id")),
+    responses((status = 200, body = GuestLink), (status = 404, body = ProblemBody)))]
+pub async fn guest_link(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<GuestLink>, Problem> {
+    use app::ports::PortalPort;
+    booking_exists(&s, &c, &id).await?;
+    crate::portal_service(&s.platform)
+        .guest_link(&c.user, &id)
+        .await
+        .map_err(Problem::from)?
+        .map(|l| Json(l.into()))
+        .ok_or_else(|| {
+            Problem::from(app::error::AppError::NotFound {
+                what: "guest link for this booking (POST to create one)".into(),
+            })
+        })
+}
+
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/guest-link", tag = "bookings",
+    params(("id" = String, Path, description = "A `bk_` id")),
+    responses((status = 201, body = GuestLink), (status = 404, body = ProblemBody)))]
+pub async fn issue_guest_link(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(StatusCode, Json<GuestLink>), Problem> {
+    use app::ports::PortalPort;
+    booking_exists(&s, &c, &id).await?;
+    let link = crate::portal_service(&s.platform)
+        .issue_guest_link(&c.user, &id)
+        .await
+        .map_err(Problem::from)?;
+    Ok((StatusCode::CREATED, Json(link.into())))
+}
+
+#[utoipa::path(delete, path = "/api/v1/bookings/{id}/guest-link", tag = "bookings",
+    params(("id" = String, Path, description = "A `bk_` id")),
+    responses((status = 204), (status = 404, body = ProblemBody)))]
+pub async fn revoke_guest_link(
+    State(s): State<ApiState>,
+    Extension(c): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, Problem> {
+    use app::ports::PortalPort;
+    booking_exists(&s, &c, &id).await?;
+    crate::portal_service(&s.platform)
+        .revoke_guest_link(&c.user, &id)
+        .await
+        .map_err(Problem::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -61,6 +61,11 @@ fn documented(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(bookings::list, bookings::create))
         .routes(routes!(bookings::get, bookings::update))
         .routes(routes!(bookings::cancel))
+        .routes(routes!(
+            bookings::guest_link,
+            bookings::issue_guest_link,
+            bookings::revoke_guest_link
+        ))
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::get, clients::update))
         .routes(routes!(invoices::list, invoices::create))
