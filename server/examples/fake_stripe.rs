@@ -19,5 +19,18 @@ async fn main() {
         .unwrap_or_else(|| "127.0.0.1:12111".into());
     let fake = fake_stripe::FakeStripe::start_on(&addr).await;
     println!("fake Stripe listening on {}", fake.base);
-    let _ = tokio::signal::ctrl_c().await;
+    // Ends cleanly (exit 0) on Ctrl-C or SIGTERM, as the browser-test runner stops it.
+    let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
 }
