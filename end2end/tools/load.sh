@@ -4,26 +4,7 @@
 # Prints wrk's figures and the server's peak RSS. Needs wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-backend=${1:-sqlite}
-bin=./target/release/hitch
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-if [ "$backend" = postgres ]; then
-  admin=${2:-postgres://postgres@127.0.0.1:5432/test}
-  psql -q "$admin" -c 'DROP DATABASE IF EXISTS hitch_load' -c 'CREATE DATABASE hitch_load'
-  export HITCH_DATABASE_URL="${admin%/*}/hitch_load" HITCH_DATABASE_MAX_CONNECTIONS=16
-else
-  export HITCH_DATABASE_URL="sqlite://$work/hitch.db?mode=rwc"
-fi
-export HITCH_LISTEN="127.0.0.1:$port" HITCH_PUBLIC_URL="http://127.0.0.1:$port" RUST_LOG=warn HITCH_API_RATE_PER_SECOND=1000
-export HITCH_MASTER_KEY_FILE="$work/master.key"
-base="http://127.0.0.1:$port"
-$bin demo >/dev/null
-key=$($bin create-api-key --org demo-bistro --name load | sed -n 2p)
-$bin serve >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do curl -fsS "$base/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+source end2end/tools/serve-release.sh "$@"
 
 # 60 more bookings tomorrow (11:00-20:55 UTC, 10-minute steps, 5 minutes each, party
 # of 1, inside the demo's 12:00-23:00 Paris hours), so the first page holds 50.
