@@ -15,6 +15,7 @@ pub mod sql;
 pub mod webhooks;
 
 use app::error::AppError;
+use app::model::auth::CurrentUser;
 
 /// Logs a database failure with a reference the user can quote, and hides the details.
 pub fn internal(err: impl std::fmt::Display) -> AppError {
@@ -30,5 +31,16 @@ pub trait OrInternal<T> {
 impl<T, E: std::fmt::Display> OrInternal<T> for Result<T, E> {
     fn or_internal(self) -> Result<T, AppError> {
         self.map_err(internal)
+    }
+}
+
+/// Owners and admins only (money, integrations, settings).
+pub fn require_manager(user: &CurrentUser) -> Result<(), AppError> {
+    if user.role.can_manage() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden {
+            role: user.role.as_str().into(),
+        })
     }
 }

@@ -13,7 +13,7 @@ use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait, sea_query::OnConf
 use serde_json::json;
 
 use crate::db::entities::{payment_link, refund, stripe_settings};
-use crate::services::{OrInternal, audit, org};
+use crate::services::{OrInternal, audit, org, require_manager};
 use crate::stripe::inbound::SecretCache;
 use crate::stripe::{self, SECRET_KEY, Stripe, WEBHOOK_SECRET, links, refunds};
 
@@ -28,16 +28,6 @@ fn rfc3339(ms: i64) -> String {
         .single()
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
-}
-
-fn require_manager(user: &CurrentUser) -> AppResult<()> {
-    if user.role.can_manage() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden {
-            role: user.role.as_str().into(),
-        })
-    }
 }
 
 /// "Sun 22 Nov, 19:30" in the organization's time zone.
@@ -291,11 +281,14 @@ impl PaymentsPort for PaymentsService {
             Err(AppError::InvalidTransition { detail }) => (None, Some(detail)),
             Err(e) => return Err(e),
         };
-        let mut views = Vec::with_capacity(rows.len());
-        for l in &rows {
-            let refunds = refunds::for_link(&self.stripe, &l.id).await.or_internal()?;
-            views.push(link_view(l, &refunds, org::tz(&org)));
-        }
+        let mut refunds =
+            refunds::for_links(&self.stripe, rows.iter().map(|l| l.id.clone()).collect())
+                .await
+                .or_internal()?;
+        let views = rows
+            .iter()
+            .map(|l| link_view(l, &refunds.remove(&l.id).unwrap_or_default(), org::tz(&org)))
+            .collect();
         Ok(PaymentOverview {
             links: views,
             stripe_ready: self

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::db::entities::{event, job, webhook_attempt, webhook_delivery, webhook_endpoint};
 use crate::events::{Change, EventType, Hub};
 use crate::jobs::{self, now_ms};
-use crate::services::{OrInternal, audit, ids, org};
+use crate::services::{OrInternal, audit, ids, org, require_manager};
 use crate::vault::{Vault, mask::mask};
 use crate::webhooks::{
     endpoint_matches, endpoints, fanout, outbound::OutboundPolicy, secret_name, status,
@@ -57,16 +57,6 @@ fn local(ms: i64, tz: Tz) -> String {
         .single()
         .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default()
-}
-
-fn require_manager(user: &CurrentUser) -> AppResult<()> {
-    if user.role.can_manage() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden {
-            role: user.role.as_str().into(),
-        })
-    }
 }
 
 fn known_types() -> Vec<String> {

@@ -102,6 +102,26 @@ pub async fn refund(
     .or_internal()
 }
 
+/// The refunds of several links in one query, by link id.
+pub async fn for_links(
+    stripe: &Stripe,
+    link_ids: Vec<String>,
+) -> Result<std::collections::HashMap<String, Vec<refund::Model>>, sea_orm::DbErr> {
+    let mut by_link: std::collections::HashMap<String, Vec<refund::Model>> = Default::default();
+    for r in refund::Entity::find()
+        .filter(refund::Column::PaymentLinkId.is_in(link_ids))
+        .order_by_asc(refund::Column::Id)
+        .all(&stripe.db)
+        .await?
+    {
+        by_link
+            .entry(r.payment_link_id.clone())
+            .or_default()
+            .push(r);
+    }
+    Ok(by_link)
+}
+
 pub async fn for_link(
     stripe: &Stripe,
     link_id: &str,
