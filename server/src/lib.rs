@@ -77,6 +77,8 @@ pub struct Platform {
     pub stripe: stripe::Stripe,
     /// The Stripe webhook endpoint's per-organization secrets, cached briefly.
     pub stripe_secrets: stripe::inbound::SecretCache,
+    /// Stores Stripe's inbound events, many per transaction.
+    pub stripe_intake: stripe::intake::Intake,
     /// Failed guest-link lookups per client address (the guessing limit).
     pub portal_guesses: services::portal::Guesses,
 }
@@ -105,7 +107,9 @@ impl Platform {
         );
         stripe::process::register(&mut registry, stripe.clone());
         stripe::reconcile::register(&mut registry, stripe.clone());
+        let stripe_intake = stripe::intake::Intake::start(stripe.clone());
         Ok(Platform {
+            stripe_intake,
             hub,
             jobs: Arc::new(registry),
             metrics: Metrics::new(),
@@ -228,7 +232,7 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
                 stripe::inbound::InboundState {
                     stripe: platform.stripe.clone(),
                     cache: platform.stripe_secrets.clone(),
-                    max_attempts: stripe::process::MAX_ATTEMPTS,
+                    intake: platform.stripe_intake.clone(),
                 },
             ),
         )

@@ -6,6 +6,9 @@ use clap::{Parser, Subcommand};
 use server::config::Config;
 use server::services::demo;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "hitch",
@@ -154,10 +157,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Serve => {
             let shutdown = tokio_util::sync::CancellationToken::new();
+            let signal = shutdown_signal();
             let running = server::start(&config, db, shutdown.clone()).await?;
             tracing::info!(addr = %running.addr, "Hitch is listening");
             tokio::spawn(async move {
-                shutdown_signal().await;
+                signal.await;
                 shutdown.cancel();
             });
             running.wait().await?;
@@ -182,19 +186,33 @@ fn describe(e: app::error::AppError) -> anyhow::Error {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves at Ctrl-C or SIGTERM. The handlers are installed by the call itself, not
+/// at the first poll, so a signal that arrives while the server is still starting (its
+/// workers may already be running jobs) drains them instead of killing the process.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
+    let (int, term) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! { _ = wait(int) => {}, _ = wait(term) => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
 }

@@ -17,12 +17,40 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// One span per request with its id, method and path (never the query: it may hold tokens).
+/// One span per request with its id, method and path (never the query: it may hold
+/// tokens; nor a guest link's token, which is in its path).
 pub fn span_for<B>(req: &Request<B>) -> Span {
     let id = req
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+    let path = loggable_path(req.uri().path());
+    tracing::info_span!("request", id = %id, method = %req.method(), path = %path)
+}
+
+/// `/manage/<token>/booking.ics` → `/manage/…/booking.ics`.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/manage/") {
+        Some(rest) => {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            format!("/manage/…{tail}").into()
+        }
+        None => path.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn guest_link_tokens_stay_out_of_the_log() {
+        assert_eq!(loggable_path("/manage/abcDEF123"), "/manage/…");
+        assert_eq!(
+            loggable_path("/manage/abcDEF123/booking.ics"),
+            "/manage/…/booking.ics"
+        );
+        assert_eq!(loggable_path("/bookings/bk_1"), "/bookings/bk_1");
+    }
 }

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceStatus, InvoiceView};
+use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceView};
 use crate::model::page::Page;
 
 #[server(prefix = "/rpc", endpoint = "invoices/list")]
@@ -41,7 +41,7 @@ pub async fn create_invoice(input: InvoiceInput) -> Result<InvoiceView, AppError
 pub async fn set_invoice_status(id: String, status: String) -> Result<InvoiceView, AppError> {
     use super::ctx;
     let user = ctx::manager().await?;
-    let status = InvoiceStatus::parse(&status)
+    let status = crate::model::invoice::InvoiceStatus::parse(&status)
         .ok_or_else(|| AppError::field("status", "Unknown invoice status."))?;
     let invoice = ctx::ports()?
         .invoices

@@ -1,6 +1,6 @@
 //! `POST /webhooks/stripe/{org_slug}`: Stripe's events arrive here. The handler only
 //! verifies, stores and enqueues (Stripe wants a 2xx within seconds, and a slow answer
-//! makes it retry); [`super::process`] does the work. An event Stripe sends twice is
+//! makes it retry); [`super::intake`] stores it and [`super::process`] does the work. An event Stripe sends twice is
 //! stored once and processed once.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,19 +11,15 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-    sea_query::OnConflict,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use super::intake::{Intake, Received, Stored};
 use super::signature::{self, DEFAULT_TOLERANCE_SECS};
-use super::{Stripe, WEBHOOK_SECRET, now_ms, process};
-use crate::db::entities::{organization, stripe_event};
-use crate::jobs::{self, NewJob};
-use crate::services::ids;
+use super::{Stripe, WEBHOOK_SECRET};
+use crate::db::entities::organization;
 
 /// What the endpoint needs per organization, cached briefly: at thousands of events a
 /// second, reading and decrypting the secret each time would dominate.
@@ -66,7 +62,7 @@ impl SecretCache {
 pub struct InboundState {
     pub stripe: Stripe,
     pub cache: SecretCache,
-    pub max_attempts: i32,
+    pub intake: Intake,
 }
 
 /// The envelope fields we index; the whole body is stored as sent.
@@ -155,14 +151,22 @@ pub async fn receive(
             "The body is not a Stripe event (id, type and created are required).",
         );
     };
-    match store(&st, &r.org_id, &env, &body).await {
-        Ok(duplicate) => (
+    let event = Received {
+        org_id: r.org_id,
+        stripe_id: env.id,
+        event_type: env.event_type,
+        created: env.created,
+        livemode: env.livemode,
+        payload: String::from_utf8_lossy(&body).into_owned(),
+    };
+    match st.intake.store(event).await {
+        Ok(stored) => (
             StatusCode::OK,
-            Json(json!({ "received": true, "duplicate": duplicate })),
+            Json(json!({ "received": true, "duplicate": stored == Stored::Duplicate })),
         )
             .into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "cannot store a Stripe event");
+            tracing::warn!(error = %e, "Stripe event not stored; Stripe will send it again");
             // Stripe retries non-2xx answers: nothing is lost.
             refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -171,53 +175,4 @@ pub async fn receive(
             )
         }
     }
-}
-
-/// Stores the event and its processing job in one transaction; `true` if Stripe had
-/// sent it before.
-async fn store(
-    st: &InboundState,
-    org_id: &str,
-    env: &Envelope,
-    body: &[u8],
-) -> Result<bool, sea_orm::DbErr> {
-    let db = &st.stripe.db;
-    let txn = db.begin().await?;
-    let id = ids::new("sev");
-    let inserted = stripe_event::Entity::insert(stripe_event::ActiveModel {
-        id: Set(id.clone()),
-        organization_id: Set(org_id.into()),
-        stripe_id: Set(env.id.clone()),
-        event_type: Set(env.event_type.clone()),
-        created: Set(env.created),
-        livemode: Set(env.livemode),
-        payload: Set(String::from_utf8_lossy(body).into_owned()),
-        received_at: Set(now_ms()),
-        processed_at: Set(None),
-        outcome: Set(None),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            stripe_event::Column::OrganizationId,
-            stripe_event::Column::StripeId,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?;
-    if inserted == 0 {
-        txn.rollback().await?;
-        return Ok(true);
-    }
-    jobs::enqueue_kind(
-        &txn,
-        &[NewJob::new(process::KIND, json!({ "event": id })).org(org_id)],
-        st.max_attempts,
-        process::TIMEOUT,
-    )
-    .await?;
-    txn.commit().await?;
-    st.stripe.hub.jobs_enqueued();
-    Ok(false)
 }

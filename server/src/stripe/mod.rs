@@ -12,6 +12,7 @@
 pub mod client;
 pub mod effects;
 pub mod inbound;
+pub mod intake;
 pub mod links;
 pub mod process;
 pub mod reconcile;

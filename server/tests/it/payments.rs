@@ -296,6 +296,49 @@ async fn an_invoice_link_is_made_once_and_a_signed_event_marks_the_invoice_paid_
     );
 }
 
+/// Events arrive together (Stripe sends in parallel, and retries overlap): the endpoint
+/// stores them in shared transactions, so check that each is still stored exactly
+/// once, acknowledged as new exactly once, and processed.
+#[tokio::test]
+async fn a_burst_of_events_with_repeats_is_stored_once_each() {
+    let Some((app, _fake)) = app_with_stripe().await else {
+        return;
+    };
+    let bodies: Vec<String> = (0..40)
+        .map(|i| {
+            fake_stripe::event(
+                &format!("evt_burst_{i}"),
+                "customer.created",
+                json!({ "id": format!("cus_{i}"), "object": "customer" }),
+            )
+        })
+        .collect();
+    // Every event three times, all at once.
+    let sends = bodies
+        .iter()
+        .cycle()
+        .take(bodies.len() * 3)
+        .map(|b| deliver_signed(&app, b));
+    let acks = futures::future::join_all(sends).await;
+    assert!(
+        acks.iter().all(|(s, _)| *s == StatusCode::OK),
+        "every delivery acknowledged: {acks:?}"
+    );
+    let new = acks.iter().filter(|(_, a)| a["duplicate"] == false).count();
+    assert_eq!(new, bodies.len(), "each event is new exactly once");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM stripe_events").await,
+        40
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'stripe.event'")
+            .await,
+        40,
+        "one processing job per event"
+    );
+    wait_processed(&app).await;
+}
+
 #[tokio::test]
 async fn the_webhook_endpoint_checks_stripes_signature_scheme() {
     let Some((app, _fake)) = app_with_stripe().await else {
