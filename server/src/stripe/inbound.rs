@@ -1,7 +1,7 @@
 //! `POST /webhooks/stripe/{org_slug}`: Stripe's events arrive here. The handler only
 //! verifies, stores and enqueues (Stripe wants a 2xx within seconds, and a slow answer
-//! makes it retry); [`super::intake`] stores it and [`super::process`] does the work. An event Stripe sends twice is
-//! stored once and processed once.
+//! makes it retry): [`super::intake`] stores the event and [`super::process`] does the
+//! work. An event Stripe sends twice is stored once and processed once.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
