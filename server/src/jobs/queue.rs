@@ -73,7 +73,7 @@ pub(crate) fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> 
 }
 
 /// `$1, $2, ...` for a list of `n` values starting at `from`.
-fn placeholders(from: usize, n: usize) -> String {
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()

@@ -12,7 +12,8 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Stripe, now_ms, process};
-use crate::jobs::{self, NewJob, queue::stmt};
+use crate::jobs::queue::{placeholders, stmt};
+use crate::jobs::{self, NewJob};
 use crate::services::ids;
 
 /// An event as the endpoint verified it.
@@ -36,6 +37,8 @@ pub enum Stored {
 pub enum IntakeError {
     #[error("too many events waiting to be stored")]
     Busy,
+    #[error("storing took longer than {WAIT_LIMIT:?}")]
+    TimedOut,
     #[error("the event could not be stored: {0}")]
     Database(String),
 }
@@ -78,7 +81,7 @@ impl Intake {
             Ok(Err(_)) => Err(IntakeError::Database("the writer stopped".into())),
             // Answering 503 is safe: should the batch still commit, Stripe's retry is a
             // duplicate and is recognised as one.
-            Err(_) => Err(IntakeError::Busy),
+            Err(_) => Err(IntakeError::TimedOut),
         }
     }
 }
@@ -112,13 +115,11 @@ async fn writer(stripe: Stripe, mut rx: mpsc::Receiver<Pending>) {
 async fn write(stripe: &Stripe, batch: &[Pending]) -> Result<Vec<Stored>, DbErr> {
     // The same event twice in one batch: the first one counts.
     let mut seen = HashSet::with_capacity(batch.len());
-    let firsts: Vec<bool> = batch
+    let candidates: Vec<(usize, String)> = batch
         .iter()
-        .map(|p| seen.insert((p.event.org_id.as_str(), p.event.stripe_id.as_str())))
-        .collect();
-    let candidates: Vec<(usize, String)> = (0..batch.len())
-        .filter(|&i| firsts[i])
-        .map(|i| (i, ids::new("sev")))
+        .enumerate()
+        .filter(|(_, p)| seen.insert((p.event.org_id.as_str(), p.event.stripe_id.as_str())))
+        .map(|(i, _)| (i, ids::new("sev")))
         .collect();
 
     let txn = stripe.db.begin().await?;
@@ -129,18 +130,7 @@ async fn write(stripe: &Stripe, batch: &[Pending]) -> Result<Vec<Stored>, DbErr>
         let mut rows = Vec::with_capacity(chunk.len());
         for (n, (i, id)) in chunk.iter().enumerate() {
             let e = &batch[*i].event;
-            let b = n * 8;
-            rows.push(format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
+            rows.push(format!("({})", placeholders(n * 8 + 1, 8)));
             values.extend([
                 id.clone().into(),
                 e.org_id.clone().into(),
