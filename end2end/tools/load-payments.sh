@@ -19,7 +19,10 @@ echo "HTML without JavaScript: $html bytes (uncompressed); with it, the page als
 for f in pkg/hitch.js pkg/hitch.wasm pkg/hitch.css; do
   printf '  %-16s %8s bytes gzip\n' "$f" "$(curl -fsS -H 'Accept-Encoding: gzip' "$base/$f" | wc -c)"
 done
-wrk -t2 -c32 -d20s --latency "$url"
+for c in 8 32; do
+  echo "-- $c connections"
+  wrk -t1 -c$c -d15s --latency "$url"
+done
 
 # Stripe: the webhook secret in the vault, then signed events with unique ids.
 secret=whsec_load_test_secret
@@ -49,7 +52,10 @@ end
 LUA
 echo "== Stripe webhook: $base/webhooks/stripe/demo-bistro (verify, store once, enqueue a job, 200)"
 # One wrk thread: one Lua state, so every request carries a different event.
-wrk -t1 -c16 -d15s --latency -s "$work/events.lua" "$base/webhooks/stripe/demo-bistro"
+for c in 8 16; do
+  echo "-- $c connections"
+  wrk -t1 -c$c -d15s --latency -s "$work/events.lua" "$base/webhooks/stripe/demo-bistro"
+done
 if [ "$backend" = sqlite ]; then
   python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print('events stored:', c.execute('select count(*) from stripe_events').fetchone()[0], '/ jobs done:', c.execute(\"select count(*) from jobs where kind='stripe.event' and status='done'\").fetchone()[0])" "$work/hitch.db"
 fi

@@ -28,7 +28,11 @@ echo "bookings page: $url ($shown bookings shown)"
 rss_peak=0
 ( while kill -0 $pid 2>/dev/null; do ps -o rss= -p $pid; sleep 0.5; done ) >"$work/rss" &
 sampler=$!
-wrk -t2 -c32 -d20s --latency -H "Cookie: $cookie" "$url"
+# 8 connections keep both cores busy; 32 show how the queue grows past that.
+for c in 8 32; do
+  echo "-- $c connections"
+  wrk -t1 -c$c -d15s --latency -H "Cookie: $cookie" "$url"
+done
 kill $sampler 2>/dev/null || true
 rss_peak=$(sort -n "$work/rss" | tail -1)
 echo "server peak RSS: $((rss_peak / 1024)) MB"

@@ -123,6 +123,7 @@ async fn throughput(config: &Config, db: &DatabaseConnection, workers: usize, n:
     let runner = Runner {
         db: db.clone(),
         hub: hub.clone(),
+        gate: server::db::WriteGate::for_db(db),
         registry,
         metrics: Metrics::new(),
         config: RunnerConfig {
@@ -252,6 +253,7 @@ async fn wake_latency(config: &Config, db: &DatabaseConnection, rounds: usize) -
     let runner = Runner {
         db: db.clone(),
         hub: hub.clone(),
+        gate: server::db::WriteGate::for_db(db),
         registry: registry.clone(),
         metrics: Metrics::new(),
         config: RunnerConfig::default(),

@@ -81,6 +81,8 @@ pub struct Platform {
     pub stripe_intake: stripe::intake::Intake,
     /// Failed guest-link lookups per client address (the guessing limit).
     pub portal_guesses: services::portal::Guesses,
+    /// Turns for SQLite's single writer, shared by the busiest writers.
+    pub write_gate: db::WriteGate,
 }
 
 impl Platform {
@@ -90,6 +92,7 @@ impl Platform {
         let outbound = config.outbound_policy()?;
         let hub = Hub::start(&db, config.database_schema.as_deref());
         webhooks::fanout::watch(&hub);
+        let write_gate = db::WriteGate::for_db(&db);
         let stripe = stripe::Stripe {
             db: db.clone(),
             hub: hub.clone(),
@@ -97,6 +100,7 @@ impl Platform {
             api_base: config.stripe_api_base.clone(),
             public_url: config.public_url.clone(),
             link_ttl_secs: config.stripe_link_hours * 3600,
+            gate: write_gate.clone(),
         };
         let mut registry = jobs::Registry::standard();
         webhooks::register(
@@ -118,6 +122,7 @@ impl Platform {
             stripe,
             stripe_secrets: stripe::inbound::SecretCache::default(),
             portal_guesses: services::portal::Guesses::default(),
+            write_gate,
             db,
         })
     }
@@ -295,6 +300,7 @@ pub async fn start(
         Runner {
             db: platform.db.clone(),
             hub: platform.hub.clone(),
+            gate: platform.write_gate.clone(),
             registry: platform.jobs.clone(),
             metrics: platform.metrics.clone(),
             config: RunnerConfig {

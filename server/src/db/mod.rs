@@ -57,3 +57,30 @@ fn sqlite_file(url: &str) -> Option<String> {
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await
 }
+
+/// SQLite lets one connection write at a time. A second writer gets SQLITE_BUSY and
+/// sleeps in SQLite's busy handler (1, 2, 5, 10 … ms) before it tries again, which put
+/// 100 ms and more on the Stripe webhook's p99 while the job runner wrote alongside.
+/// The busiest writers (the Stripe intake, job claims and outcomes, Stripe event
+/// handling) queue here first, in arrival order, so they take turns without sleeping.
+/// Other writers still rely on the busy timeout. PostgreSQL needs no gate: it has no
+/// database-wide write lock.
+#[derive(Clone, Default)]
+pub struct WriteGate(Option<std::sync::Arc<tokio::sync::Mutex<()>>>);
+
+impl WriteGate {
+    pub fn for_db(db: &DatabaseConnection) -> WriteGate {
+        match db.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => WriteGate(Some(Default::default())),
+            _ => WriteGate(None),
+        }
+    }
+
+    /// Waits for this process's turn to write; the turn ends when the guard drops.
+    pub async fn enter(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.0 {
+            Some(m) => Some(m.clone().lock_owned().await),
+            None => None,
+        }
+    }
+}

@@ -10,6 +10,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::db::WriteGate;
+
 use super::queue::{self, Claimed, Outcome, Result_};
 use super::{JobContext, JobError, Registry, now_ms, status};
 use crate::events::{Change, Hub};
@@ -45,6 +47,8 @@ const MAX_START_DELAY_MS: i64 = 2_000;
 pub struct Runner {
     pub db: DatabaseConnection,
     pub hub: Hub,
+    /// Turns for SQLite's single writer (see `db::WriteGate`).
+    pub gate: WriteGate,
     pub registry: Arc<Registry>,
     pub metrics: Metrics,
     pub config: RunnerConfig,
@@ -69,7 +73,12 @@ impl Runner {
     async fn run(self, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(self.config.concurrency));
         let (tx, rx) = mpsc::channel::<Outcome>(8192);
-        let completer = tokio::spawn(complete_loop(self.db.clone(), self.hub.clone(), rx));
+        let completer = tokio::spawn(complete_loop(
+            self.db.clone(),
+            self.gate.clone(),
+            self.hub.clone(),
+            rx,
+        ));
         let hard_stop = CancellationToken::new();
         let mut local: VecDeque<(Claimed, i64)> = VecDeque::new();
         let mut drained = false;
@@ -98,7 +107,10 @@ impl Runner {
                     free
                 };
                 let now = now_ms();
-                match queue::claim(&self.db, &self.worker_id, now, want).await {
+                let turn = self.gate.enter().await;
+                let claimed = queue::claim(&self.db, &self.worker_id, now, want).await;
+                drop(turn);
+                match claimed {
                     Ok(claimed) => {
                         error_pause = Duration::from_millis(100);
                         drained = claimed.len() < want;
@@ -365,7 +377,12 @@ fn failure(job: &Claimed, kind: &super::Kind, e: JobError) -> Result_ {
 
 /// Writes outcomes in batches; a failed write is retried, since the outcomes only live
 /// here (if the process dies first, leases expire and the jobs run again).
-async fn complete_loop(db: DatabaseConnection, hub: Hub, mut rx: mpsc::Receiver<Outcome>) {
+async fn complete_loop(
+    db: DatabaseConnection,
+    gate: WriteGate,
+    hub: Hub,
+    mut rx: mpsc::Receiver<Outcome>,
+) {
     let mut buf: Vec<Outcome> = Vec::with_capacity(1024);
     let mut last_announce = Instant::now() - Duration::from_secs(10);
     while let Some(first) = rx.recv().await {
@@ -378,7 +395,10 @@ async fn complete_loop(db: DatabaseConnection, hub: Hub, mut rx: mpsc::Receiver<
         }
         let mut pause = Duration::from_millis(50);
         for attempt in 1..=12 {
-            match queue::complete(&db, now_ms(), &buf).await {
+            let turn = gate.enter().await;
+            let written = queue::complete(&db, now_ms(), &buf).await;
+            drop(turn);
+            match written {
                 Ok(()) => break,
                 Err(e) if attempt == 12 => {
                     tracing::error!(error = %e, jobs = buf.len(), "giving up recording job outcomes; the jobs will run again when their leases expire");

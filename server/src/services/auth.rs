@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 use http::request::Parts;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, JoinType, QueryFilter, QuerySelect, RelationDef,
 };
 use tower_sessions::Session;
 
@@ -75,16 +76,24 @@ fn session(parts: &Parts) -> AppResult<Session> {
         .ok_or_else(|| internal("session layer missing"))
 }
 
+/// A user row with their organization's name, read in one query.
+#[derive(FromQueryResult)]
+struct UserWithOrg {
+    #[sea_orm(nested)]
+    user: user::Model,
+    org_name: String,
+}
+
 /// Loads the user and their organization as the dashboard sees them.
 pub async fn load_user(db: &DatabaseConnection, user_id: &str) -> AppResult<Option<CurrentUser>> {
-    let Some(u) = user::Entity::find_by_id(user_id)
-        .one(db)
-        .await
-        .or_internal()?
-    else {
-        return Ok(None);
-    };
-    let Some(org) = organization::Entity::find_by_id(&u.organization_id)
+    let to_org: RelationDef = user::Entity::belongs_to(organization::Entity)
+        .from(user::Column::OrganizationId)
+        .to(organization::Column::Id)
+        .into();
+    let Some(UserWithOrg { user: u, org_name }) = user::Entity::find_by_id(user_id)
+        .join(JoinType::InnerJoin, to_org)
+        .column_as(organization::Column::Name, "org_name")
+        .into_model::<UserWithOrg>()
         .one(db)
         .await
         .or_internal()?
@@ -93,8 +102,8 @@ pub async fn load_user(db: &DatabaseConnection, user_id: &str) -> AppResult<Opti
     };
     Ok(Some(CurrentUser {
         user_id: u.id,
-        org_id: org.id,
-        org_name: org.name,
+        org_id: u.organization_id,
+        org_name,
         name: u.name,
         email: u.email,
         role: Role::parse(&u.role).unwrap_or(Role::Staff),

@@ -18,8 +18,9 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait, sea_query::Expr,
+    DatabaseConnection, DatabaseTransaction, EntityTrait, FromQueryResult, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, TransactionTrait,
+    sea_query::Expr,
 };
 use serde_json::json;
 
@@ -55,11 +56,25 @@ fn view(
     resources: &HashMap<String, String>,
     clients: &HashMap<String, String>,
 ) -> BookingView {
+    let names = (
+        resources.get(&b.resource_id).cloned().unwrap_or_default(),
+        clients.get(&b.client_id).cloned().unwrap_or_default(),
+    );
+    view_named(b, tz, currency, names)
+}
+
+/// A booking as the dashboard shows it, given its (resource, client) names.
+fn view_named(
+    b: booking::Model,
+    tz: Tz,
+    currency: &str,
+    (resource_name, client_name): (String, String),
+) -> BookingView {
     let start = b.starts_at.with_timezone(&tz);
     let end = b.ends_at.with_timezone(&tz);
     BookingView {
-        resource_name: resources.get(&b.resource_id).cloned().unwrap_or_default(),
-        client_name: clients.get(&b.client_id).cloned().unwrap_or_default(),
+        resource_name,
+        client_name,
         date: start.format("%Y-%m-%d").to_string(),
         start_time: start.format("%H:%M").to_string(),
         end_time: end.format("%H:%M").to_string(),
@@ -73,6 +88,30 @@ fn view(
         resource_id: b.resource_id,
         client_id: b.client_id,
     }
+}
+
+/// A row of the bookings list: the booking, its names and the filter's total.
+#[derive(FromQueryResult)]
+struct ListedBooking {
+    #[sea_orm(nested)]
+    booking: booking::Model,
+    resource_name: Option<String>,
+    client_name: Option<String>,
+    total: i64,
+}
+
+fn to_resource() -> RelationDef {
+    booking::Entity::belongs_to(resource::Entity)
+        .from(booking::Column::ResourceId)
+        .to(resource::Column::Id)
+        .into()
+}
+
+fn to_client() -> RelationDef {
+    booking::Entity::belongs_to(client::Entity)
+        .from(booking::Column::ClientId)
+        .to(client::Column::Id)
+        .into()
 }
 
 /// Names for the resources and clients a page of bookings refers to, in two queries.
@@ -290,19 +329,46 @@ impl BookingsPort for BookingsService {
     ) -> AppResult<Page<BookingView>> {
         let org = org::load(&self.db, &user.org_id).await?;
         let tz = tz(&org);
-        let pages = booking::Entity::find()
-            .filter(booking::Column::OrganizationId.eq(&org.id))
-            .filter(filter_range(filter, tz)?)
+        let page = filter.page.max(1);
+        let cond = Condition::all()
+            .add(booking::Column::OrganizationId.eq(&org.id))
+            .add(filter_range(filter, tz)?);
+        // One query for the page, its names and the total (a window count), where the
+        // paginator took four.
+        let rows: Vec<ListedBooking> = booking::Entity::find()
+            .filter(cond.clone())
+            .join(JoinType::LeftJoin, to_resource())
+            .join(JoinType::LeftJoin, to_client())
+            .column_as(resource::Column::Name, "resource_name")
+            .column_as(client::Column::Name, "client_name")
+            .column_as(Expr::cust("COUNT(*) OVER ()"), "total")
             .order_by_asc(booking::Column::StartsAt)
             .order_by_asc(booking::Column::Id)
-            .paginate(&self.db, PER_PAGE);
-        let total = pages.num_items().await.or_internal()?;
-        let page = filter.page.max(1);
-        let rows = pages.fetch_page(page - 1).await.or_internal()?;
-        let (r, c) = names(&self.db, &rows).await?;
+            .limit(PER_PAGE)
+            .offset((page - 1) * PER_PAGE)
+            .into_model()
+            .all(&self.db)
+            .await
+            .or_internal()?;
+        let total = match rows.first() {
+            Some(r) => r.total.max(0) as u64,
+            // Past the last page the window has no row to ride on: count on its own.
+            None if page > 1 => booking::Entity::find()
+                .filter(cond)
+                .count(&self.db)
+                .await
+                .or_internal()?,
+            None => 0,
+        };
         let items = rows
             .into_iter()
-            .map(|b| view(b, tz, &org.currency, &r, &c))
+            .map(|r| {
+                let names = (
+                    r.resource_name.unwrap_or_default(),
+                    r.client_name.unwrap_or_default(),
+                );
+                view_named(r.booking, tz, &org.currency, names)
+            })
             .collect();
         Ok(Page {
             items,

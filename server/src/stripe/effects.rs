@@ -43,6 +43,7 @@ pub async fn apply(
     link_id: &str,
     obs: &Observation,
 ) -> Result<payment_link::Model, DbErr> {
+    let _turn = stripe.gate.enter().await;
     let txn = stripe.db.begin().await?;
     // Row lock on PostgreSQL, so two events for one link apply one after the other
     // (SQLite serializes writers anyway).

@@ -122,6 +122,7 @@ async fn write(stripe: &Stripe, batch: &[Pending]) -> Result<Vec<Stored>, DbErr>
         .map(|(i, _)| (i, ids::new("sev")))
         .collect();
 
+    let _turn = stripe.gate.enter().await;
     let txn = stripe.db.begin().await?;
     let now = now_ms();
     let mut inserted: HashSet<String> = HashSet::with_capacity(candidates.len());

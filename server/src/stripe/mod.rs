@@ -43,6 +43,8 @@ pub struct Stripe {
     pub public_url: String,
     /// Seconds a link stays payable (Stripe accepts 30 minutes to 24 hours).
     pub link_ttl_secs: i64,
+    /// Turns for SQLite's single writer (see `db::WriteGate`).
+    pub gate: crate::db::WriteGate,
 }
 
 impl Stripe {

@@ -150,6 +150,7 @@ impl Handler for Process {
         let mut row: stripe_event::ActiveModel = ev.into();
         row.processed_at = Set(Some(now_ms()));
         row.outcome = Set(Some(outcome));
+        let _turn = self.stripe.gate.enter().await;
         row.update(db)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;

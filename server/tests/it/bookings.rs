@@ -66,6 +66,16 @@ async fn status_filter_and_pagination_work() {
     assert!(!items.is_empty());
     assert!(items.iter().all(|b| b["status"] == "pending"));
     assert!(pending["total"].as_u64().expect("total") < total);
+
+    // Past the last page: no rows, and still the true total (the pager needs it).
+    let per_page = all["per_page"].as_u64().expect("per page");
+    let beyond = (total / per_page + 2).to_string();
+    let (status, empty) = app
+        .post("/rpc/bookings/list", &[("filter[page]", beyond.as_str())])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(empty["items"].as_array().expect("items").len(), 0);
+    assert_eq!(empty["total"].as_u64().expect("total"), total);
 }
 
 #[tokio::test]
