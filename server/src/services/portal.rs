@@ -23,12 +23,14 @@ use chrono::{Duration as ChronoDuration, NaiveTime, TimeZone, Utc};
 use http::request::Parts;
 use rand::RngCore;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter,
+    QuerySelect, RelationDef, TransactionTrait, sea_query::Expr,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::db::entities::{booking, client, manage_token, organization, payment_link, resource};
+use crate::db::entities::{booking, manage_token, organization, payment_link};
+use crate::jobs::queue::stmt;
 use crate::services::bookings::BookingsService;
 use crate::services::{OrInternal, audit, ids, org};
 use crate::stripe::{self, Stripe};
@@ -130,16 +132,23 @@ impl PortalService {
             });
         }
         let db = &self.stripe.db;
+        // The token and its booking in one query.
         let found = if token.len() == 43 {
+            let to_booking: RelationDef = manage_token::Entity::belongs_to(booking::Entity)
+                .from(manage_token::Column::BookingId)
+                .to(booking::Column::Id)
+                .into();
             manage_token::Entity::find()
                 .filter(manage_token::Column::TokenHash.eq(hash(token)))
+                .join(JoinType::LeftJoin, to_booking)
+                .select_also(booking::Entity)
                 .one(db)
                 .await
                 .or_internal()?
         } else {
             None
         };
-        let Some(t) = found else {
+        let Some((t, b)) = found else {
             self.guesses.failed(ip);
             return Err(not_found());
         };
@@ -147,10 +156,7 @@ impl PortalService {
             return Err(not_found());
         }
         let (Some(b), Some(o)) = (
-            booking::Entity::find_by_id(&t.booking_id)
-                .one(db)
-                .await
-                .or_internal()?,
+            b,
             organization::Entity::find_by_id(&t.organization_id)
                 .one(db)
                 .await
@@ -196,13 +202,27 @@ impl PortalService {
         })
     }
 
-    async fn guest_name(&self, b: &booking::Model) -> AppResult<String> {
-        Ok(client::Entity::find_by_id(&b.client_id)
-            .one(&self.stripe.db)
+    /// The booking's (resource, guest) names, in one query.
+    async fn names(&self, b: &booking::Model) -> AppResult<(String, String)> {
+        let db = &self.stripe.db;
+        let row = db
+            .query_one_raw(stmt(
+                db,
+                "SELECT (SELECT name FROM resources WHERE id = $1) AS resource_name,
+                        (SELECT name FROM clients WHERE id = $2) AS client_name",
+                vec![b.resource_id.as_str().into(), b.client_id.as_str().into()],
+            ))
             .await
-            .or_internal()?
-            .map(|c| c.name)
-            .unwrap_or_else(|| "Guest".into()))
+            .or_internal()?;
+        let get = |col: &str| -> Option<String> {
+            row.as_ref()
+                .and_then(|r| r.try_get::<Option<String>>("", col).ok())
+                .flatten()
+        };
+        Ok((
+            get("resource_name").unwrap_or_default(),
+            get("client_name").unwrap_or_else(|| "Guest".into()),
+        ))
     }
 
     /// Why the guest may not change the booking now, if they may not.
@@ -236,12 +256,7 @@ impl PortalService {
         let b = &o.booking;
         let tz = org::tz(&o.org);
         let (start, end) = (b.starts_at.with_timezone(&tz), b.ends_at.with_timezone(&tz));
-        let resource_name = resource::Entity::find_by_id(&b.resource_id)
-            .one(db)
-            .await
-            .or_internal()?
-            .map(|r| r.name)
-            .unwrap_or_default();
+        let (resource_name, guest_name) = self.names(b).await?;
         let deposit = self.deposit_state(b).await?;
         let stripe_ready = self
             .stripe
@@ -254,7 +269,7 @@ impl PortalService {
         let cutoff = b.starts_at - ChronoDuration::hours(o.org.cancel_cutoff_hours.into());
         Ok(PortalView {
             org_name: o.org.name.clone(),
-            guest_name: self.guest_name(b).await?,
+            guest_name,
             resource_name,
             date_label: start.format("%A %-d %B %Y").to_string(),
             date: start.format("%Y-%m-%d").to_string(),
@@ -388,7 +403,7 @@ impl PortalPort for PortalService {
         if let Some(why) = Self::change_blocked(&o, "cancel", "cancel") {
             return Err(AppError::InvalidTransition { detail: why });
         }
-        let guest = o.guest(&self.guest_name(&o.booking).await?);
+        let guest = o.guest(&self.names(&o.booking).await?.1);
         let reason = if reason.trim().is_empty() {
             "Cancelled by the guest online".to_string()
         } else {
@@ -451,7 +466,7 @@ impl PortalPort for PortalService {
             notes: b.notes.clone(),
             deposit: amount_input(b.deposit_minor, &o.org.currency),
         };
-        let guest = o.guest(&self.guest_name(b).await?);
+        let guest = o.guest(&self.names(b).await?.1);
         self.bookings
             .update(&guest, &b.id, b.revision, &form)
             .await
