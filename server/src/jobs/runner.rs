@@ -10,10 +10,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::db::WriteGate;
-
 use super::queue::{self, Claimed, Outcome, Result_};
 use super::{JobContext, JobError, Registry, now_ms, status};
+use crate::db::WriteGate;
 use crate::events::{Change, Hub};
 use crate::metrics::Metrics;
 

@@ -3,8 +3,6 @@
 //! Every write starts by bumping the resource's `lock_version`. That first statement
 //! takes the row lock on PostgreSQL and the write lock on SQLite, so concurrent writes
 //! to one resource queue up and each sees the bookings committed before it.
-use std::collections::HashMap;
-
 use app::error::{AppError, FieldError};
 use app::model::auth::{Actor, CurrentUser};
 use app::model::booking::{
@@ -26,6 +24,7 @@ use serde_json::json;
 
 use crate::db::entities::{booking, client, organization, resource};
 use crate::events::{self, EventType, Hub, payloads};
+use crate::jobs::queue::stmt;
 use crate::services::org::{self, resource_view, tz};
 use crate::services::{OrInternal, audit, ids, sql};
 
@@ -49,22 +48,8 @@ pub fn to_utc(tz: Tz, local: NaiveDateTime, field: &str) -> AppResult<DateTime<U
         })
 }
 
-fn view(
-    b: booking::Model,
-    tz: Tz,
-    currency: &str,
-    resources: &HashMap<String, String>,
-    clients: &HashMap<String, String>,
-) -> BookingView {
-    let names = (
-        resources.get(&b.resource_id).cloned().unwrap_or_default(),
-        clients.get(&b.client_id).cloned().unwrap_or_default(),
-    );
-    view_named(b, tz, currency, names)
-}
-
 /// A booking as the dashboard shows it, given its (resource, client) names.
-fn view_named(
+fn view(
     b: booking::Model,
     tz: Tz,
     currency: &str,
@@ -114,27 +99,26 @@ fn to_client() -> RelationDef {
         .into()
 }
 
-/// Names for the resources and clients a page of bookings refers to, in two queries.
-async fn names(
+/// The (resource, client) names `b` refers to, in one query; `None` for a row gone.
+pub async fn names_of(
     db: &impl ConnectionTrait,
-    rows: &[booking::Model],
-) -> AppResult<(HashMap<String, String>, HashMap<String, String>)> {
-    let res_ids: Vec<&str> = rows.iter().map(|b| b.resource_id.as_str()).collect();
-    let cli_ids: Vec<&str> = rows.iter().map(|b| b.client_id.as_str()).collect();
-    let resources = resource::Entity::find()
-        .filter(resource::Column::Id.is_in(res_ids))
-        .all(db)
+    b: &booking::Model,
+) -> AppResult<(Option<String>, Option<String>)> {
+    let row = db
+        .query_one_raw(stmt(
+            db,
+            "SELECT (SELECT name FROM resources WHERE id = $1) AS resource_name,
+                    (SELECT name FROM clients WHERE id = $2) AS client_name",
+            vec![b.resource_id.as_str().into(), b.client_id.as_str().into()],
+        ))
         .await
         .or_internal()?;
-    let clients = client::Entity::find()
-        .filter(client::Column::Id.is_in(cli_ids))
-        .all(db)
-        .await
-        .or_internal()?;
-    Ok((
-        resources.into_iter().map(|r| (r.id, r.name)).collect(),
-        clients.into_iter().map(|c| (c.id, c.name)).collect(),
-    ))
+    let get = |col: &str| {
+        row.as_ref()
+            .and_then(|r| r.try_get::<Option<String>>("", col).ok())
+            .flatten()
+    };
+    Ok((get("resource_name"), get("client_name")))
 }
 
 async fn one_view(
@@ -142,8 +126,9 @@ async fn one_view(
     org: &organization::Model,
     b: booking::Model,
 ) -> AppResult<BookingView> {
-    let (r, c) = names(db, std::slice::from_ref(&b)).await?;
-    Ok(view(b, tz(org), &org.currency, &r, &c))
+    let (r, c) = names_of(db, &b).await?;
+    let names = (r.unwrap_or_default(), c.unwrap_or_default());
+    Ok(view(b, tz(org), &org.currency, names))
 }
 
 /// The largest number of guests present at any moment of `[start, end)` across `others`.
@@ -367,7 +352,7 @@ impl BookingsPort for BookingsService {
                     r.resource_name.unwrap_or_default(),
                     r.client_name.unwrap_or_default(),
                 );
-                view_named(r.booking, tz, &org.currency, names)
+                view(r.booking, tz, &org.currency, names)
             })
             .collect();
         Ok(Page {

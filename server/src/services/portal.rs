@@ -23,15 +23,14 @@ use chrono::{Duration as ChronoDuration, NaiveTime, TimeZone, Utc};
 use http::request::Parts;
 use rand::RngCore;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter,
-    QuerySelect, RelationDef, TransactionTrait, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationDef,
+    TransactionTrait, sea_query::Expr,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::db::entities::{booking, manage_token, organization, payment_link};
-use crate::jobs::queue::stmt;
-use crate::services::bookings::BookingsService;
+use crate::services::bookings::{self, BookingsService};
 use crate::services::{OrInternal, audit, ids, org};
 use crate::stripe::{self, Stripe};
 
@@ -202,26 +201,12 @@ impl PortalService {
         })
     }
 
-    /// The booking's (resource, guest) names, in one query.
+    /// The booking's (resource, guest) names.
     async fn names(&self, b: &booking::Model) -> AppResult<(String, String)> {
-        let db = &self.stripe.db;
-        let row = db
-            .query_one_raw(stmt(
-                db,
-                "SELECT (SELECT name FROM resources WHERE id = $1) AS resource_name,
-                        (SELECT name FROM clients WHERE id = $2) AS client_name",
-                vec![b.resource_id.as_str().into(), b.client_id.as_str().into()],
-            ))
-            .await
-            .or_internal()?;
-        let get = |col: &str| -> Option<String> {
-            row.as_ref()
-                .and_then(|r| r.try_get::<Option<String>>("", col).ok())
-                .flatten()
-        };
+        let (resource, guest) = bookings::names_of(&self.stripe.db, b).await?;
         Ok((
-            get("resource_name").unwrap_or_default(),
-            get("client_name").unwrap_or_else(|| "Guest".into()),
+            resource.unwrap_or_default(),
+            guest.unwrap_or_else(|| "Guest".into()),
         ))
     }
 
