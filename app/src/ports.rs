@@ -7,7 +7,9 @@ use http::request::Parts;
 
 use crate::error::AppError;
 use crate::model::auth::CurrentUser;
-use crate::model::booking::{BookingFilter, BookingFormOptions, BookingInput, BookingView};
+use crate::model::booking::{
+    BookingFilter, BookingFormOptions, BookingInput, BookingListItem, BookingView,
+};
 use crate::model::client::{ClientInput, ClientView};
 use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceStatus, InvoiceView};
 use crate::model::org::{AuditEntry, OrgSettings, OrgSettingsInput};
@@ -39,7 +41,7 @@ pub trait BookingsPort: Send + Sync {
         &self,
         user: &CurrentUser,
         filter: &BookingFilter,
-    ) -> AppResult<Page<BookingView>>;
+    ) -> AppResult<Page<BookingListItem>>;
     async fn get(&self, user: &CurrentUser, id: &str) -> AppResult<BookingView>;
     async fn create(&self, user: &CurrentUser, input: &BookingInput) -> AppResult<BookingView>;
     /// Edits or reschedules; `revision` must match the stored one.

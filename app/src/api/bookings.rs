@@ -1,11 +1,13 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::booking::{BookingFilter, BookingFormOptions, BookingInput, BookingView};
+use crate::model::booking::{
+    BookingFilter, BookingFormOptions, BookingInput, BookingListItem, BookingView,
+};
 use crate::model::page::Page;
 
 #[server(prefix = "/rpc", endpoint = "bookings/list")]
-pub async fn list_bookings(filter: BookingFilter) -> Result<Page<BookingView>, AppError> {
+pub async fn list_bookings(filter: BookingFilter) -> Result<Page<BookingListItem>, AppError> {
     use super::ctx;
     let user = ctx::user().await?;
     ctx::ports()?.bookings.list(&user, &filter).await

@@ -70,6 +70,23 @@ pub struct BookingView {
     pub revision: i64,
 }
 
+/// One line of the bookings list: only what the row shows. The page carries 50 of
+/// these in its hydration data, so the forms' fields (ids, notes, revision) stay out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingListItem {
+    pub id: String,
+    pub resource_name: String,
+    pub client_name: String,
+    /// Local (organization time zone) date and times.
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub party_size: u32,
+    pub status: BookingStatus,
+    /// The deposit as shown ("€40.00"); `None` when the booking asks for none.
+    pub deposit: Option<String>,
+}
+
 /// The booking form as submitted. Everything is text so that a wrong value becomes a
 /// message on its field instead of a rejected request.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

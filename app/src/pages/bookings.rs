@@ -14,7 +14,9 @@ use crate::components::ui::{
     PageHeader, Pager,
 };
 use crate::error::AppError;
-use crate::model::booking::{BookingFilter, BookingFormOptions, BookingStatus, BookingView};
+use crate::model::booking::{
+    BookingFilter, BookingFormOptions, BookingListItem, BookingStatus, BookingView,
+};
 use crate::model::page::parse_page;
 use crate::model::payment::Subject;
 
@@ -97,7 +99,7 @@ pub fn BookingsPage() -> impl IntoView {
 }
 
 #[component]
-fn BookingRow(b: BookingView) -> impl IntoView {
+fn BookingRow(b: BookingListItem) -> impl IntoView {
     let href = format!("/bookings/{}", b.id);
     view! {
         <li>
@@ -110,7 +112,7 @@ fn BookingRow(b: BookingView) -> impl IntoView {
                     <span class="block truncate font-medium">{b.client_name}</span>
                     <span class="block truncate text-sm text-slate-600">{format!("{} · {} guests", b.resource_name, b.party_size)}</span>
                 </span>
-                {(b.deposit_minor > 0).then(|| view! { <span class="text-sm text-slate-600">{format!("Deposit {}", b.deposit_label)}</span> })}
+                {b.deposit.map(|d| view! { <span class="text-sm text-slate-600">{format!("Deposit {d}")}</span> })}
                 <Badge text=b.status.label() tone=status_tone(b.status) />
             </a>
         </li>

@@ -1,9 +1,12 @@
 //! Database connection: SQLite by default, PostgreSQL when the URL says so.
 pub mod entities;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 /// Opens the pool. `schema` puts PostgreSQL tables in their own schema (tests use a
 /// fresh one each); SQLite files get WAL so readers never wait for the writer.
@@ -62,11 +65,29 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// sleeps in SQLite's busy handler (1, 2, 5, 10 … ms) before it tries again, which put
 /// 100 ms and more on the Stripe webhook's p99 while the job runner wrote alongside.
 /// The busiest writers (the Stripe intake, job claims and outcomes, Stripe event
-/// handling) queue here first, in arrival order, so they take turns without sleeping.
-/// Other writers still rely on the busy timeout. PostgreSQL needs no gate: it has no
-/// database-wide write lock.
+/// handling) queue here first, so they take turns without sleeping. Other writers still
+/// rely on the busy timeout. PostgreSQL needs no gate: it has no database-wide write
+/// lock.
+///
+/// Two lanes: a writer someone is waiting on (Stripe's webhook request) enters with
+/// [`WriteGate::enter_first`] and goes before every background writer that has not
+/// reached the lock yet. Background writers reach it one at a time, so the webhook
+/// waits for at most the turn in progress and one more.
 #[derive(Clone, Default)]
-pub struct WriteGate(Option<std::sync::Arc<tokio::sync::Mutex<()>>>);
+pub struct WriteGate(Option<Arc<Lanes>>);
+
+#[derive(Default)]
+struct Lanes {
+    lock: Arc<Mutex<()>>,
+    /// Background writers line up here before they may queue for `lock`.
+    background: Mutex<()>,
+    /// Writers in the first lane that have not got the lock yet.
+    first_waiting: AtomicUsize,
+    first_done: Notify,
+}
+
+/// A turn at writing; it ends when dropped. `None` on PostgreSQL.
+pub type Turn = Option<OwnedMutexGuard<()>>;
 
 impl WriteGate {
     pub fn for_db(db: &DatabaseConnection) -> WriteGate {
@@ -76,11 +97,109 @@ impl WriteGate {
         }
     }
 
-    /// Waits for this process's turn to write; the turn ends when the guard drops.
-    pub async fn enter(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match &self.0 {
-            Some(m) => Some(m.clone().lock_owned().await),
-            None => None,
+    /// Waits for a background writer's turn: after any first-lane writer waiting.
+    pub async fn enter(&self) -> Turn {
+        let lanes = self.0.as_ref()?;
+        let _in_line = lanes.background.lock().await;
+        loop {
+            // Registered before the check, so a wake-up between the two is not lost.
+            let done = lanes.first_done.notified();
+            if lanes.first_waiting.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            done.await;
         }
+        Some(lanes.lock.clone().lock_owned().await)
+    }
+
+    /// Waits for a turn ahead of the background writers.
+    pub async fn enter_first(&self) -> Turn {
+        let lanes = self.0.as_ref()?;
+        lanes.first_waiting.fetch_add(1, Ordering::AcqRel);
+        let turn = lanes.lock.clone().lock_owned().await;
+        if lanes.first_waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            lanes.first_done.notify_waiters();
+        }
+        Some(turn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn gate() -> WriteGate {
+        WriteGate(Some(Default::default()))
+    }
+
+    /// While one writer holds the gate and background writers wait, a first-lane writer
+    /// is next.
+    #[tokio::test]
+    async fn a_first_lane_writer_goes_before_waiting_background_writers() {
+        let gate = gate();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let held = gate.enter().await;
+        let mut waiting = Vec::new();
+        for n in 0..3 {
+            let (gate, order) = (gate.clone(), order.clone());
+            waiting.push(tokio::spawn(async move {
+                let _t = gate.enter().await;
+                order.lock().unwrap().push(format!("background {n}"));
+            }));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let first = {
+            let (gate, order) = (gate.clone(), order.clone());
+            tokio::spawn(async move {
+                let _t = gate.enter_first().await;
+                order.lock().unwrap().push("first".to_string());
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        drop(held);
+        first.await.unwrap();
+        for w in waiting {
+            w.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        // Background 0 had already reached the lock; the others waited for "first".
+        assert_eq!(
+            order,
+            ["background 0", "first", "background 1", "background 2"]
+        );
+    }
+
+    #[tokio::test]
+    async fn turns_never_overlap() {
+        let gate = gate();
+        let inside = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for n in 0..40 {
+            let (gate, inside) = (gate.clone(), inside.clone());
+            tasks.push(tokio::spawn(async move {
+                let _t = if n % 3 == 0 {
+                    gate.enter_first().await
+                } else {
+                    gate.enter().await
+                };
+                assert_eq!(
+                    inside.fetch_add(1, Ordering::SeqCst),
+                    0,
+                    "two writers at once"
+                );
+                tokio::task::yield_now().await;
+                inside.fetch_sub(1, Ordering::SeqCst);
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres_has_no_gate() {
+        assert!(WriteGate(None).enter().await.is_none());
+        assert!(WriteGate(None).enter_first().await.is_none());
     }
 }

@@ -374,6 +374,10 @@ fn failure(job: &Claimed, kind: &super::Kind, e: JobError) -> Result_ {
     }
 }
 
+/// Most outcomes in one transaction. On SQLite a webhook request may wait for one such
+/// write to finish, so it is kept short; more outcomes simply go in the next one.
+const OUTCOMES_PER_WRITE: usize = 256;
+
 /// Writes outcomes in batches; a failed write is retried, since the outcomes only live
 /// here (if the process dies first, leases expire and the jobs run again).
 async fn complete_loop(
@@ -382,11 +386,11 @@ async fn complete_loop(
     hub: Hub,
     mut rx: mpsc::Receiver<Outcome>,
 ) {
-    let mut buf: Vec<Outcome> = Vec::with_capacity(1024);
+    let mut buf: Vec<Outcome> = Vec::with_capacity(OUTCOMES_PER_WRITE);
     let mut last_announce = Instant::now() - Duration::from_secs(10);
     while let Some(first) = rx.recv().await {
         buf.push(first);
-        while buf.len() < 1000 {
+        while buf.len() < OUTCOMES_PER_WRITE {
             match rx.try_recv() {
                 Ok(o) => buf.push(o),
                 Err(_) => break,

@@ -19,6 +19,12 @@ use crate::db::entities::{organization, user};
 use crate::services::{OrInternal, internal};
 
 const SESSION_USER: &str = "uid";
+/// When the session last had its expiry pushed forward (unix seconds).
+const SESSION_RENEWED: &str = "renewed";
+/// tower-sessions writes a session (and resets its expiry and cookie) only when it
+/// changes. Renewing it at most once an hour keeps an active user signed in for
+/// `HITCH_SESSION_DAYS` after their last visit, without a write on every request.
+const RENEW_AFTER_SECS: i64 = 3600;
 
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
@@ -58,14 +64,26 @@ pub async fn session_user(
     if let Some(SignedIn(user)) = parts.extensions.get::<SignedIn>() {
         return Ok(Some(user.clone()));
     }
-    let Some(uid) = session(parts)?
-        .get::<String>(SESSION_USER)
-        .await
-        .or_internal()?
-    else {
+    let session = session(parts)?;
+    let Some(uid) = session.get::<String>(SESSION_USER).await.or_internal()? else {
         return Ok(None);
     };
-    load_user(db, &uid).await
+    let user = load_user(db, &uid).await?;
+    if user.is_some() {
+        keep_alive(&session).await?;
+    }
+    Ok(user)
+}
+
+/// Marks the session changed when its last renewal is an hour old or more, so the
+/// session layer saves it with a fresh expiry and sends the cookie again.
+async fn keep_alive(session: &Session) -> AppResult<()> {
+    let now = Utc::now().timestamp();
+    let renewed = session.get::<i64>(SESSION_RENEWED).await.or_internal()?;
+    if renewed.is_none_or(|at| now - at >= RENEW_AFTER_SECS) {
+        session.insert(SESSION_RENEWED, now).await.or_internal()?;
+    }
+    Ok(())
 }
 
 fn session(parts: &Parts) -> AppResult<Session> {
@@ -137,6 +155,10 @@ impl AuthPort for AuthService {
         session.cycle_id().await.or_internal()?;
         session
             .insert(SESSION_USER, &found.id)
+            .await
+            .or_internal()?;
+        session
+            .insert(SESSION_RENEWED, Utc::now().timestamp())
             .await
             .or_internal()?;
         let mut active: user::ActiveModel = found.clone().into();

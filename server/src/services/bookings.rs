@@ -6,7 +6,8 @@
 use app::error::{AppError, FieldError};
 use app::model::auth::{Actor, CurrentUser};
 use app::model::booking::{
-    BookingFilter, BookingFormOptions, BookingInput, BookingStatus, BookingView, ValidBooking,
+    BookingFilter, BookingFormOptions, BookingInput, BookingListItem, BookingStatus, BookingView,
+    ValidBooking,
 };
 use app::model::money::format_amount;
 use app::model::page::Page;
@@ -83,6 +84,24 @@ struct ListedBooking {
     resource_name: Option<String>,
     client_name: Option<String>,
     total: i64,
+}
+
+impl ListedBooking {
+    fn item(self, tz: Tz, currency: &str) -> BookingListItem {
+        let b = self.booking;
+        let start = b.starts_at.with_timezone(&tz);
+        BookingListItem {
+            resource_name: self.resource_name.unwrap_or_default(),
+            client_name: self.client_name.unwrap_or_default(),
+            date: start.format("%Y-%m-%d").to_string(),
+            start_time: start.format("%H:%M").to_string(),
+            end_time: b.ends_at.with_timezone(&tz).format("%H:%M").to_string(),
+            party_size: b.party_size.max(0) as u32,
+            status: BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Pending),
+            deposit: (b.deposit_minor > 0).then(|| format_amount(b.deposit_minor, currency)),
+            id: b.id,
+        }
+    }
 }
 
 fn to_resource() -> RelationDef {
@@ -311,7 +330,7 @@ impl BookingsPort for BookingsService {
         &self,
         user: &CurrentUser,
         filter: &BookingFilter,
-    ) -> AppResult<Page<BookingView>> {
+    ) -> AppResult<Page<BookingListItem>> {
         let org = org::load(&self.db, &user.org_id).await?;
         let tz = tz(&org);
         let page = filter.page.max(1);
@@ -347,13 +366,7 @@ impl BookingsPort for BookingsService {
         };
         let items = rows
             .into_iter()
-            .map(|r| {
-                let names = (
-                    r.resource_name.unwrap_or_default(),
-                    r.client_name.unwrap_or_default(),
-                );
-                view(r.booking, tz, &org.currency, names)
-            })
+            .map(|r| r.item(tz, &org.currency))
             .collect();
         Ok(Page {
             items,

@@ -122,7 +122,8 @@ async fn write(stripe: &Stripe, batch: &[Pending]) -> Result<Vec<Stored>, DbErr>
         .map(|(i, _)| (i, ids::new("sev")))
         .collect();
 
-    let _turn = stripe.gate.enter().await;
+    // A webhook request waits on this write: it goes before the background writers.
+    let _turn = stripe.gate.enter_first().await;
     let txn = stripe.db.begin().await?;
     let now = now_ms();
     let mut inserted: HashSet<String> = HashSet::with_capacity(candidates.len());

@@ -124,3 +124,82 @@ async fn dashboard_pages_redirect_to_login_when_signed_out() {
         assert_eq!(res.status(), StatusCode::OK, "{path}");
     }
 }
+
+/// An active user stays signed in: a visit an hour or more after the last renewal
+/// pushes the session's expiry (and the cookie's) `HITCH_SESSION_DAYS` ahead again,
+/// and visits in between write nothing.
+#[tokio::test]
+async fn an_active_session_is_renewed_at_most_once_an_hour() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+    use server::db::entities::session;
+
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    let row = || async {
+        let rows = session::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("sessions");
+        assert_eq!(rows.len(), 1, "one signed-in session");
+        rows.into_iter().next().expect("session")
+    };
+    let signed_in = row().await;
+    let days = |m: &session::Model| (m.expires_at - chrono::Utc::now()).num_hours() as f64 / 24.0;
+    assert!(
+        days(&signed_in) > 13.9,
+        "fresh sign-in lasts 14 days: {signed_in:?}"
+    );
+
+    // Thirteen days later, and the last renewal two hours ago.
+    let age = |data: &str, renewed_secs_ago: i64| {
+        let mut data: serde_json::Value = serde_json::from_str(data).expect("json");
+        data["renewed"] = (chrono::Utc::now().timestamp() - renewed_secs_ago).into();
+        data.to_string()
+    };
+    let mut aged: session::ActiveModel = signed_in.clone().into();
+    aged.data = Set(age(&signed_in.data, 2 * 3600));
+    aged.expires_at = Set(chrono::Utc::now() + chrono::Duration::days(1));
+    aged.update(&app.db).await.expect("age session");
+
+    let res = app
+        .client
+        .post(format!("{}/rpc/auth/me", app.base))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        cookie.contains("Max-Age=1209600"),
+        "cookie renewed: {cookie}"
+    );
+    let me: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(me["role"], "owner");
+    let renewed = row().await;
+    assert!(days(&renewed) > 13.9, "expiry pushed ahead: {renewed:?}");
+
+    // Renewed a minute ago: the next visit leaves the stored session alone.
+    let mut recent: session::ActiveModel = renewed.clone().into();
+    recent.data = Set(age(&renewed.data, 60));
+    recent.expires_at = Set(chrono::Utc::now() + chrono::Duration::days(1));
+    recent.update(&app.db).await.expect("age session");
+    let res = app
+        .client
+        .post(format!("{}/rpc/auth/me", app.base))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers().get("set-cookie").is_none(),
+        "no write within the hour"
+    );
+    let untouched = row().await;
+    assert!(days(&untouched) < 1.1, "not written again: {untouched:?}");
+}

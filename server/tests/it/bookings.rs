@@ -19,6 +19,7 @@ async fn a_created_booking_is_listed_for_its_day_in_local_time() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["id"].as_str().is_some_and(|id| id.starts_with("bk_")));
     assert_eq!(body["revision"], 1);
+    let id = body["id"].as_str().expect("id").to_string();
 
     let (status, page) = app
         .post(
@@ -31,13 +32,14 @@ async fn a_created_booking_is_listed_for_its_day_in_local_time() {
         .as_array()
         .expect("items")
         .iter()
-        .filter(|b| b["resource_id"] == resource.as_str())
+        .filter(|b| b["id"] == id.as_str())
         .collect();
     assert_eq!(mine.len(), 1);
     // Europe/Paris wall time round-trips through UTC storage.
     assert_eq!(mine[0]["start_time"], "19:30");
     assert_eq!(mine[0]["end_time"], "21:00");
     assert_eq!(mine[0]["resource_name"], "Chef's table");
+    assert_eq!(mine[0]["party_size"], 4);
 }
 
 #[tokio::test]
