@@ -36,6 +36,9 @@ pub struct CurrentUser {
     pub user_id: String,
     pub org_id: String,
     pub org_name: String,
+    /// The organization's IANA time zone and ISO currency, which most pages format with.
+    pub time_zone: String,
+    pub currency: String,
     pub name: String,
     pub email: String,
     pub role: Role,

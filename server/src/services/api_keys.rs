@@ -123,6 +123,8 @@ pub fn as_user(key: &api_key::Model, org: &organization::Model) -> CurrentUser {
         user_id: key.id.clone(),
         org_id: org.id.clone(),
         org_name: org.name.clone(),
+        time_zone: org.time_zone.clone(),
+        currency: org.currency.clone(),
         name: key.name.clone(),
         email: format!("API key {} ({})", key.name, key.prefix),
         role: Role::Admin,

@@ -94,12 +94,14 @@ fn session(parts: &Parts) -> AppResult<Session> {
         .ok_or_else(|| internal("session layer missing"))
 }
 
-/// A user row with their organization's name, read in one query.
+/// A user row with what the pages need of their organization, read in one query.
 #[derive(FromQueryResult)]
 struct UserWithOrg {
     #[sea_orm(nested)]
     user: user::Model,
     org_name: String,
+    org_time_zone: String,
+    org_currency: String,
 }
 
 /// Loads the user and their organization as the dashboard sees them.
@@ -108,9 +110,11 @@ pub async fn load_user(db: &DatabaseConnection, user_id: &str) -> AppResult<Opti
         .from(user::Column::OrganizationId)
         .to(organization::Column::Id)
         .into();
-    let Some(UserWithOrg { user: u, org_name }) = user::Entity::find_by_id(user_id)
+    let Some(found) = user::Entity::find_by_id(user_id)
         .join(JoinType::InnerJoin, to_org)
         .column_as(organization::Column::Name, "org_name")
+        .column_as(organization::Column::TimeZone, "org_time_zone")
+        .column_as(organization::Column::Currency, "org_currency")
         .into_model::<UserWithOrg>()
         .one(db)
         .await
@@ -118,10 +122,13 @@ pub async fn load_user(db: &DatabaseConnection, user_id: &str) -> AppResult<Opti
     else {
         return Ok(None);
     };
+    let u = found.user;
     Ok(Some(CurrentUser {
         user_id: u.id,
         org_id: u.organization_id,
-        org_name,
+        org_name: found.org_name,
+        time_zone: found.org_time_zone,
+        currency: found.org_currency,
         name: u.name,
         email: u.email,
         role: Role::parse(&u.role).unwrap_or(Role::Staff),

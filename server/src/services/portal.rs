@@ -100,6 +100,8 @@ impl Opened {
             user_id: self.token.id.clone(),
             org_id: self.org.id.clone(),
             org_name: self.org.name.clone(),
+            time_zone: self.org.time_zone.clone(),
+            currency: self.org.currency.clone(),
             name: guest_name.into(),
             email: format!("guest: {guest_name}"),
             role: Role::Staff,
