@@ -101,18 +101,22 @@ pub fn BookingsPage() -> impl IntoView {
 #[component]
 fn BookingRow(b: BookingListItem) -> impl IntoView {
     let href = format!("/bookings/{}", b.id);
+    // On a phone the deposit is a third line under the guest, so the guest's name keeps
+    // the room; from `sm` up it has its own column beside the status.
+    let deposit = b.deposit.map(|d| format!("Deposit {d}"));
     view! {
         <li>
-            <a href=href class="flex flex-wrap items-center gap-x-4 gap-y-1 px-4 py-3 hover:bg-slate-50">
-                <span class="w-28 shrink-0 text-sm tabular-nums text-slate-600">
+            <a href=href class="flex items-center gap-x-3 px-4 py-3 hover:bg-slate-50 sm:gap-x-4">
+                <span class="w-24 shrink-0 text-sm tabular-nums text-slate-600 sm:w-28">
                     <span class="block font-medium text-slate-900">{format!("{}–{}", b.start_time, b.end_time)}</span>
                     {b.date}
                 </span>
                 <span class="min-w-0 flex-1">
                     <span class="block truncate font-medium">{b.client_name}</span>
                     <span class="block truncate text-sm text-slate-600">{format!("{} · {} guests", b.resource_name, b.party_size)}</span>
+                    {deposit.clone().map(|d| view! { <span class="block text-sm text-slate-600 sm:hidden">{d}</span> })}
                 </span>
-                {b.deposit.map(|d| view! { <span class="text-sm text-slate-600">{format!("Deposit {d}")}</span> })}
+                {deposit.map(|d| view! { <span class="hidden shrink-0 text-sm text-slate-600 sm:inline">{d}</span> })}
                 <Badge text=b.status.label() tone=status_tone(b.status) />
             </a>
         </li>
