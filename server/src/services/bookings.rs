@@ -49,6 +49,21 @@ pub fn to_utc(tz: Tz, local: NaiveDateTime, field: &str) -> AppResult<DateTime<U
         })
 }
 
+/// A booking's local date, start and end time in `tz`, as the forms and the list show
+/// them ("2026-12-01", "19:30", "21:00").
+fn local_times(b: &booking::Model, tz: Tz) -> (String, String, String) {
+    let start = b.starts_at.with_timezone(&tz);
+    (
+        start.format("%Y-%m-%d").to_string(),
+        start.format("%H:%M").to_string(),
+        b.ends_at.with_timezone(&tz).format("%H:%M").to_string(),
+    )
+}
+
+fn status_of(b: &booking::Model) -> BookingStatus {
+    BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Pending)
+}
+
 /// A booking as the dashboard shows it, given its (resource, client) names.
 fn view(
     b: booking::Model,
@@ -56,16 +71,15 @@ fn view(
     currency: &str,
     (resource_name, client_name): (String, String),
 ) -> BookingView {
-    let start = b.starts_at.with_timezone(&tz);
-    let end = b.ends_at.with_timezone(&tz);
+    let (date, start_time, end_time) = local_times(&b, tz);
     BookingView {
         resource_name,
         client_name,
-        date: start.format("%Y-%m-%d").to_string(),
-        start_time: start.format("%H:%M").to_string(),
-        end_time: end.format("%H:%M").to_string(),
+        date,
+        start_time,
+        end_time,
         party_size: b.party_size.max(0) as u32,
-        status: BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Pending),
+        status: status_of(&b),
         notes: b.notes,
         deposit_label: format_amount(b.deposit_minor, currency),
         deposit_minor: b.deposit_minor,
@@ -89,15 +103,15 @@ struct ListedBooking {
 impl ListedBooking {
     fn item(self, tz: Tz, currency: &str) -> BookingListItem {
         let b = self.booking;
-        let start = b.starts_at.with_timezone(&tz);
+        let (date, start_time, end_time) = local_times(&b, tz);
         BookingListItem {
             resource_name: self.resource_name.unwrap_or_default(),
             client_name: self.client_name.unwrap_or_default(),
-            date: start.format("%Y-%m-%d").to_string(),
-            start_time: start.format("%H:%M").to_string(),
-            end_time: b.ends_at.with_timezone(&tz).format("%H:%M").to_string(),
+            date,
+            start_time,
+            end_time,
             party_size: b.party_size.max(0) as u32,
-            status: BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Pending),
+            status: status_of(&b),
             deposit: (b.deposit_minor > 0).then(|| format_amount(b.deposit_minor, currency)),
             id: b.id,
         }
@@ -333,7 +347,7 @@ impl BookingsPort for BookingsService {
     ) -> AppResult<Page<BookingListItem>> {
         // The busiest page: the time zone and currency come with the user, which saves
         // reading the organization again.
-        let tz: Tz = user.time_zone.parse().unwrap_or(Tz::UTC);
+        let tz = org::tz_named(&user.time_zone);
         let page = filter.page.max(1);
         let cond = Condition::all()
             .add(booking::Column::OrganizationId.eq(&user.org_id))

@@ -29,7 +29,12 @@ pub async fn load(db: &impl ConnectionTrait, org_id: &str) -> AppResult<organiza
 }
 
 pub fn tz(org: &organization::Model) -> Tz {
-    org.time_zone.parse().unwrap_or(Tz::UTC)
+    tz_named(&org.time_zone)
+}
+
+/// A stored time zone name; UTC should a stored name ever fail to parse.
+pub fn tz_named(name: &str) -> Tz {
+    name.parse().unwrap_or(Tz::UTC)
 }
 
 pub fn resource_view(r: &resource::Model) -> ResourceView {

@@ -151,24 +151,29 @@ async fn an_active_session_is_renewed_at_most_once_an_hour() {
         "fresh sign-in lasts 14 days: {signed_in:?}"
     );
 
-    // Thirteen days later, and the last renewal two hours ago.
-    let age = |data: &str, renewed_secs_ago: i64| {
-        let mut data: serde_json::Value = serde_json::from_str(data).expect("json");
-        data["renewed"] = (chrono::Utc::now().timestamp() - renewed_secs_ago).into();
-        data.to_string()
+    // Makes a session a day from expiry whose last renewal was `secs_ago` seconds back.
+    let db = &app.db;
+    let age = |m: &session::Model, secs_ago: i64| {
+        let mut data: serde_json::Value = serde_json::from_str(&m.data).expect("json");
+        data["renewed"] = (chrono::Utc::now().timestamp() - secs_ago).into();
+        let mut aged: session::ActiveModel = m.clone().into();
+        aged.data = Set(data.to_string());
+        aged.expires_at = Set(chrono::Utc::now() + chrono::Duration::days(1));
+        async move { aged.update(db).await.expect("age session") }
     };
-    let mut aged: session::ActiveModel = signed_in.clone().into();
-    aged.data = Set(age(&signed_in.data, 2 * 3600));
-    aged.expires_at = Set(chrono::Utc::now() + chrono::Duration::days(1));
-    aged.update(&app.db).await.expect("age session");
-
-    let res = app
-        .client
-        .post(format!("{}/rpc/auth/me", app.base))
-        .send()
-        .await
-        .expect("me");
-    assert_eq!(res.status(), StatusCode::OK);
+    let me = || async {
+        let res = app
+            .client
+            .post(format!("{}/rpc/auth/me", app.base))
+            .send()
+            .await
+            .expect("me");
+        assert_eq!(res.status(), StatusCode::OK);
+        res
+    };
+    // Thirteen days later, and the last renewal two hours ago.
+    age(&signed_in, 2 * 3600).await;
+    let res = me().await;
     let cookie = res
         .headers()
         .get("set-cookie")
@@ -179,23 +184,14 @@ async fn an_active_session_is_renewed_at_most_once_an_hour() {
         cookie.contains("Max-Age=1209600"),
         "cookie renewed: {cookie}"
     );
-    let me: serde_json::Value = res.json().await.expect("json");
-    assert_eq!(me["role"], "owner");
+    let user: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(user["role"], "owner");
     let renewed = row().await;
     assert!(days(&renewed) > 13.9, "expiry pushed ahead: {renewed:?}");
 
     // Renewed a minute ago: the next visit leaves the stored session alone.
-    let mut recent: session::ActiveModel = renewed.clone().into();
-    recent.data = Set(age(&renewed.data, 60));
-    recent.expires_at = Set(chrono::Utc::now() + chrono::Duration::days(1));
-    recent.update(&app.db).await.expect("age session");
-    let res = app
-        .client
-        .post(format!("{}/rpc/auth/me", app.base))
-        .send()
-        .await
-        .expect("me");
-    assert_eq!(res.status(), StatusCode::OK);
+    age(&renewed, 60).await;
+    let res = me().await;
     assert!(
         res.headers().get("set-cookie").is_none(),
         "no write within the hour"
