@@ -232,9 +232,25 @@ pub struct BookingFormOptions {
     pub today: String,
 }
 
+/// "1 guest", "4 guests".
+pub fn guests(n: i64) -> String {
+    if n == 1 {
+        "1 guest".into()
+    } else {
+        format!("{n} guests")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_guest_is_singular() {
+        assert_eq!(guests(1), "1 guest");
+        assert_eq!(guests(0), "0 guests");
+        assert_eq!(guests(12), "12 guests");
+    }
 
     fn input() -> BookingInput {
         BookingInput {

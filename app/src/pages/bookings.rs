@@ -15,7 +15,7 @@ use crate::components::ui::{
 };
 use crate::error::AppError;
 use crate::model::booking::{
-    BookingFilter, BookingFormOptions, BookingListItem, BookingStatus, BookingView,
+    BookingFilter, BookingFormOptions, BookingListItem, BookingStatus, BookingView, guests,
 };
 use crate::model::page::parse_page;
 use crate::model::payment::Subject;
@@ -113,7 +113,7 @@ fn BookingRow(b: BookingListItem) -> impl IntoView {
                 </span>
                 <span class="min-w-0 flex-1">
                     <span class="block truncate font-medium">{b.client_name}</span>
-                    <span class="block truncate text-sm text-slate-600">{format!("{} · {} guests", b.resource_name, b.party_size)}</span>
+                    <span class="block truncate text-sm text-slate-600">{format!("{} · {}", b.resource_name, guests(b.party_size.into()))}</span>
                     {deposit.clone().map(|d| view! { <span class="block text-sm text-slate-600 sm:hidden">{d}</span> })}
                 </span>
                 {deposit.map(|d| view! { <span class="hidden shrink-0 text-sm text-slate-600 sm:inline">{d}</span> })}
@@ -252,7 +252,7 @@ fn BookingFields(
         .map(|r| {
             (
                 r.id.clone(),
-                format!("{} (up to {} guests)", r.name, r.capacity),
+                format!("{} (up to {})", r.name, guests(r.capacity.into())),
             )
         })
         .collect();

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use crate::api::settings::{SaveSettings, get_settings, list_audit};
 use crate::components::form::{SelectField, TextField, action_error};
 use crate::components::ui::{BTN, CARD, Empty, ErrorBox, LoadError, Notice, PageHeader};
+use crate::model::booking::guests;
 use crate::model::money::CURRENCIES;
 
 /// Zones offered in the select; any valid IANA name is accepted by the server.
@@ -69,7 +70,7 @@ pub fn SettingsPage() -> impl IntoView {
                                     {resources.into_iter().map(|r| view! {
                                         <li class="flex flex-wrap justify-between gap-2 py-2">
                                             <span class="font-medium">{r.name}</span>
-                                            <span class="text-slate-600">{format!("{} guests · {} min slots · {}", r.capacity, r.slot_minutes, r.opening_hours.summary())}</span>
+                                            <span class="text-slate-600">{format!("{} · {} min slots · {}", guests(r.capacity.into()), r.slot_minutes, r.opening_hours.summary())}</span>
                                         </li>
                                     }).collect_view()}
                                 </ul>

@@ -128,5 +128,6 @@ pub fn as_user(key: &api_key::Model, org: &organization::Model) -> CurrentUser {
         name: key.name.clone(),
         email: format!("API key {} ({})", key.name, key.prefix),
         role: Role::Admin,
+        stopped_webhooks: 0,
     }
 }

@@ -10,12 +10,13 @@ use async_trait::async_trait;
 use chrono::Utc;
 use http::request::Parts;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, JoinType, QueryFilter, QuerySelect, RelationDef,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait,
+    FromQueryResult, JoinType, QueryFilter, QuerySelect, QueryTrait, RelationDef, Select,
+    sea_query::Expr,
 };
 use tower_sessions::Session;
 
-use crate::db::entities::{organization, user};
+use crate::db::entities::{organization, session, user};
 use crate::services::{OrInternal, internal};
 
 const SESSION_USER: &str = "uid";
@@ -65,21 +66,27 @@ pub async fn session_user(
         return Ok(Some(user.clone()));
     }
     let session = session(parts)?;
-    let Some(uid) = session.get::<String>(SESSION_USER).await.or_internal()? else {
+    // Changed earlier in this request (just signed in): what counts is in memory.
+    if session.is_modified() {
+        let Some(uid) = session.get::<String>(SESSION_USER).await.or_internal()? else {
+            return Ok(None);
+        };
+        return load_user(db, &uid).await;
+    }
+    let Some(id) = session.id() else {
         return Ok(None);
     };
-    let user = load_user(db, &uid).await?;
-    if user.is_some() {
-        keep_alive(&session).await?;
-    }
-    Ok(user)
+    let Some((user, renewed)) = load_session_user(db, &id.to_string()).await? else {
+        return Ok(None);
+    };
+    keep_alive(&session, renewed).await?;
+    Ok(Some(user))
 }
 
 /// Marks the session changed when its last renewal is an hour old or more, so the
 /// session layer saves it with a fresh expiry and sends the cookie again.
-async fn keep_alive(session: &Session) -> AppResult<()> {
+async fn keep_alive(session: &Session, renewed: Option<i64>) -> AppResult<()> {
     let now = Utc::now().timestamp();
-    let renewed = session.get::<i64>(SESSION_RENEWED).await.or_internal()?;
     if renewed.is_none_or(|at| now - at >= RENEW_AFTER_SECS) {
         session.insert(SESSION_RENEWED, now).await.or_internal()?;
     }
@@ -102,37 +109,95 @@ struct UserWithOrg {
     org_name: String,
     org_time_zone: String,
     org_currency: String,
+    stopped_webhooks: i64,
 }
 
-/// Loads the user and their organization as the dashboard sees them.
-pub async fn load_user(db: &DatabaseConnection, user_id: &str) -> AppResult<Option<CurrentUser>> {
+/// Endpoints Hitch disabled (the ones `WebhooksPort::disabled` lists), per organization.
+const STOPPED_WEBHOOKS: &str = "(SELECT COUNT(*) FROM webhook_endpoints w \
+     WHERE w.organization_id = organizations.id AND NOT w.enabled AND w.disabled_reason IS NOT NULL)";
+
+/// The user with their organization's name, time zone, currency and stopped webhooks.
+fn user_with_org() -> Select<user::Entity> {
     let to_org: RelationDef = user::Entity::belongs_to(organization::Entity)
         .from(user::Column::OrganizationId)
         .to(organization::Column::Id)
         .into();
-    let Some(found) = user::Entity::find_by_id(user_id)
+    user::Entity::find()
         .join(JoinType::InnerJoin, to_org)
         .column_as(organization::Column::Name, "org_name")
         .column_as(organization::Column::TimeZone, "org_time_zone")
         .column_as(organization::Column::Currency, "org_currency")
+        .column_as(Expr::cust(STOPPED_WEBHOOKS), "stopped_webhooks")
+}
+
+/// Loads the user and their organization as the dashboard sees them.
+pub async fn load_user(db: &DatabaseConnection, user_id: &str) -> AppResult<Option<CurrentUser>> {
+    let found = user_with_org()
+        .filter(user::Column::Id.eq(user_id))
         .into_model::<UserWithOrg>()
+        .one(db)
+        .await
+        .or_internal()?;
+    Ok(found.map(UserWithOrg::into_current))
+}
+
+#[derive(FromQueryResult)]
+struct SessionOfUser {
+    #[sea_orm(nested)]
+    found: UserWithOrg,
+    session_data: String,
+}
+
+/// The unexpired session's user, and when the session was last renewed. One query
+/// where the session layer would read the session and then we the user: this runs on
+/// every dashboard request. The user id is the session data's `uid` (the store keeps
+/// the data as a JSON object).
+async fn load_session_user(
+    db: &DatabaseConnection,
+    session_id: &str,
+) -> AppResult<Option<(CurrentUser, Option<i64>)>> {
+    let uid = match db.get_database_backend() {
+        DbBackend::Postgres => "(sessions.data::json ->> 'uid')",
+        _ => "(sessions.data ->> 'uid')",
+    };
+    let mut query = user_with_org()
+        .column_as(session::Column::Data, "session_data")
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::ExpiresAt.gt(Utc::now()));
+    QueryTrait::query(&mut query).join(
+        JoinType::InnerJoin,
+        session::Entity,
+        Expr::cust(format!("users.id = {uid}")),
+    );
+    let Some(row) = query
+        .into_model::<SessionOfUser>()
         .one(db)
         .await
         .or_internal()?
     else {
         return Ok(None);
     };
-    let u = found.user;
-    Ok(Some(CurrentUser {
-        user_id: u.id,
-        org_id: u.organization_id,
-        org_name: found.org_name,
-        time_zone: found.org_time_zone,
-        currency: found.org_currency,
-        name: u.name,
-        email: u.email,
-        role: Role::parse(&u.role).unwrap_or(Role::Staff),
-    }))
+    let renewed = serde_json::from_str::<serde_json::Value>(&row.session_data)
+        .ok()
+        .and_then(|d| d.get(SESSION_RENEWED)?.as_i64());
+    Ok(Some((row.found.into_current(), renewed)))
+}
+
+impl UserWithOrg {
+    fn into_current(self) -> CurrentUser {
+        let u = self.user;
+        CurrentUser {
+            user_id: u.id,
+            org_id: u.organization_id,
+            org_name: self.org_name,
+            time_zone: self.org_time_zone,
+            currency: self.org_currency,
+            name: u.name,
+            email: u.email,
+            role: Role::parse(&u.role).unwrap_or(Role::Staff),
+            stopped_webhooks: u32::try_from(self.stopped_webhooks).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 #[async_trait]

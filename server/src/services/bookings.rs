@@ -7,7 +7,7 @@ use app::error::{AppError, FieldError};
 use app::model::auth::{Actor, CurrentUser};
 use app::model::booking::{
     BookingFilter, BookingFormOptions, BookingInput, BookingListItem, BookingStatus, BookingView,
-    ValidBooking,
+    ValidBooking, guests,
 };
 use app::model::money::format_amount;
 use app::model::page::Page;
@@ -251,7 +251,7 @@ async fn place(
     if v.party_size > rv.capacity {
         return Err(AppError::field(
             "party_size",
-            format!("{} holds at most {} guests.", rv.name, rv.capacity),
+            format!("{} holds at most {}.", rv.name, guests(rv.capacity.into())),
         ));
     }
     let tz = tz(org);
@@ -285,8 +285,9 @@ async fn place(
             )
         } else {
             format!(
-                "That slot is taken: {} has room for only {free} more guests at that time.",
-                rv.name
+                "That slot is taken: {} has room for only {} more at that time.",
+                rv.name,
+                guests(free)
             )
         };
         return Err(AppError::SlotTaken {

@@ -105,6 +105,7 @@ impl Opened {
             name: guest_name.into(),
             email: format!("guest: {guest_name}"),
             role: Role::Staff,
+            stopped_webhooks: 0,
         }
     }
 }

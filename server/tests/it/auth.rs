@@ -127,7 +127,7 @@ async fn dashboard_pages_redirect_to_login_when_signed_out() {
 
 /// An active user stays signed in: a visit an hour or more after the last renewal
 /// pushes the session's expiry (and the cookie's) `HITCH_SESSION_DAYS` ahead again,
-/// and visits in between write nothing.
+/// and visits in between write nothing. Past its expiry a session signs nobody in.
 #[tokio::test]
 async fn an_active_session_is_renewed_at_most_once_an_hour() {
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
@@ -198,4 +198,19 @@ async fn an_active_session_is_renewed_at_most_once_an_hour() {
     );
     let untouched = row().await;
     assert!(days(&untouched) < 1.1, "not written again: {untouched:?}");
+
+    // Past its expiry the cookie signs nobody in, though the row is still there.
+    let mut expired: session::ActiveModel = untouched.into();
+    expired.expires_at = Set(chrono::Utc::now() - chrono::Duration::minutes(1));
+    expired.update(db).await.expect("expire session");
+    let (_, me) = app.post("/rpc/auth/me", &[]).await;
+    assert!(me.is_null(), "an expired session still signs in: {me}");
+    let res = app
+        .client
+        .get(format!("{}/bookings", app.base))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("page");
+    assert!(res.url().path().starts_with("/login"), "{}", res.url());
 }

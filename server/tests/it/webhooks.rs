@@ -637,6 +637,12 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_admins_are_told() {
     let api = api(&app).await;
     let (rx, url) = Receiver::start().await;
     let (ep, _) = endpoint(&api, &url, json!([])).await;
+    app.sign_in().await;
+    let banner = "Webhook deliveries stopped";
+    assert!(
+        !dashboard(&app).await.contains(banner),
+        "no banner while it works"
+    );
     // It has been failing for six days (time set by the test); one more failure ends it.
     let six_days_ago = server::jobs::now_ms() - 6 * 86_400_000;
     app.db
@@ -662,15 +668,19 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_admins_are_told() {
             .contains("5 days"),
         "{shown}"
     );
-    // The dashboard banner's source lists it for admins.
+    // Every dashboard page tells admins, with a link to the endpoint.
+    let page = dashboard(&app).await;
+    assert!(page.contains(banner), "{page}");
+    assert!(page.contains(&format!("href=\"/webhooks/{ep}\"")), "{page}");
     let user = server::services::auth::load_user(&app.db, &demo_owner(&app).await)
         .await
         .unwrap()
         .unwrap();
+    assert_eq!(user.stopped_webhooks, 1);
     let ports = server::ports(&app.platform);
-    let banner = ports.webhooks.disabled(&user).await.unwrap();
-    assert_eq!(banner.len(), 1);
-    assert_eq!(banner[0].id, ep);
+    let listed = ports.webhooks.disabled(&user).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, ep);
     // The pending retry is not sent while disabled.
     let d = only_delivery(&api, &ep).await;
     let id = d["id"].as_str().unwrap().to_string();
@@ -684,6 +694,18 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_admins_are_told() {
     })
     .await;
     assert_eq!(rx.received().len(), 1);
+}
+
+/// The bookings page as the signed-in demo owner sees it.
+async fn dashboard(app: &TestApp) -> String {
+    let res = app
+        .client
+        .get(format!("{}/bookings", app.base))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(res.status(), StatusCode::OK);
+    res.text().await.expect("html")
 }
 
 async fn demo_owner(app: &TestApp) -> String {
