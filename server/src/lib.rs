@@ -288,6 +288,7 @@ pub async fn start(
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
     let platform = Platform::new(config, db.clone())?;
+    db::spawn_checkpointer(db.clone(), platform.write_gate.clone(), shutdown.clone());
     spawn_session_sweeper(db);
     if config.jobs_enabled {
         spawn_stripe_reconciler(

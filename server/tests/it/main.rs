@@ -12,6 +12,7 @@ mod invoices;
 mod jobs;
 mod payments;
 mod portal;
+mod sqlite_log;
 mod validation;
 mod vault;
 mod webhooks;
