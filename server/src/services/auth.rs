@@ -150,15 +150,15 @@ struct SessionOfUser {
 
 /// The unexpired session's user, and when the session was last renewed. One query
 /// where the session layer would read the session and then we the user: this runs on
-/// every dashboard request. The user id is the session data's `uid` (the store keeps
-/// the data as a JSON object).
+/// every dashboard request. The user id is the session data's [`SESSION_USER`] (the
+/// store keeps the data as a JSON object).
 async fn load_session_user(
     db: &DatabaseConnection,
     session_id: &str,
 ) -> AppResult<Option<(CurrentUser, Option<i64>)>> {
     let uid = match db.get_database_backend() {
-        DbBackend::Postgres => "(sessions.data::json ->> 'uid')",
-        _ => "(sessions.data ->> 'uid')",
+        DbBackend::Postgres => format!("(sessions.data::json ->> '{SESSION_USER}')"),
+        _ => format!("(sessions.data ->> '{SESSION_USER}')"),
     };
     let mut query = user_with_org()
         .column_as(session::Column::Data, "session_data")
