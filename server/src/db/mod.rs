@@ -52,7 +52,7 @@ pub async fn connect(
 }
 
 /// The file path of a `sqlite:` URL, if it names a file.
-fn sqlite_file(url: &str) -> Option<String> {
+pub fn sqlite_file(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
@@ -65,7 +65,7 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// How often the server copies SQLite's write-ahead log into the database file.
-pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// A log this long (16 MB of 4 KB pages) has not restarted since the last quiet moment.
 pub const RESTART_AFTER_FRAMES: i64 = 4096;
 

@@ -1,4 +1,6 @@
 //! Sign-in with argon2 password hashes and cookie sessions (tower-sessions).
+use std::sync::LazyLock;
+
 use app::error::AppError;
 use app::model::auth::{CurrentUser, Role};
 use app::ports::{AppResult, AuthPort};
@@ -17,7 +19,7 @@ use sea_orm::{
 use tower_sessions::Session;
 
 use crate::db::entities::{organization, session, user};
-use crate::services::{OrInternal, internal};
+use crate::services::{OrInternal, internal, webhooks};
 
 const SESSION_USER: &str = "uid";
 /// When the session last had its expiry pushed forward (unix seconds).
@@ -112,9 +114,14 @@ struct UserWithOrg {
     stopped_webhooks: i64,
 }
 
-/// Endpoints Hitch disabled (the ones `WebhooksPort::disabled` lists), per organization.
-const STOPPED_WEBHOOKS: &str = "(SELECT COUNT(*) FROM webhook_endpoints w \
-     WHERE w.organization_id = organizations.id AND NOT w.enabled AND w.disabled_reason IS NOT NULL)";
+/// The organization's stopped webhook endpoints (see [`webhooks::STOPPED`]), counted
+/// beside its user. (Unqualified columns name the subquery's own table.)
+static STOPPED_WEBHOOKS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "(SELECT COUNT(*) FROM webhook_endpoints w WHERE w.organization_id = organizations.id AND {})",
+        webhooks::STOPPED
+    )
+});
 
 /// The user with their organization's name, time zone, currency and stopped webhooks.
 fn user_with_org() -> Select<user::Entity> {
@@ -127,7 +134,7 @@ fn user_with_org() -> Select<user::Entity> {
         .column_as(organization::Column::Name, "org_name")
         .column_as(organization::Column::TimeZone, "org_time_zone")
         .column_as(organization::Column::Currency, "org_currency")
-        .column_as(Expr::cust(STOPPED_WEBHOOKS), "stopped_webhooks")
+        .column_as(Expr::cust(STOPPED_WEBHOOKS.as_str()), "stopped_webhooks")
 }
 
 /// Loads the user and their organization as the dashboard sees them.

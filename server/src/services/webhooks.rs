@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait, sea_query::Expr,
 };
 use serde_json::{Value, json};
 
@@ -26,6 +26,10 @@ use crate::vault::{Vault, mask::mask};
 use crate::webhooks::{
     endpoint_matches, endpoints, fanout, outbound::OutboundPolicy, secret_name, status,
 };
+
+/// An endpoint Hitch switched off (an admin's pause has no reason): the dashboard's
+/// banner lists these, and the signed-in user's query counts them.
+pub const STOPPED: &str = "NOT enabled AND disabled_reason IS NOT NULL";
 
 const PER_PAGE: u64 = 50;
 /// Deliveries one replay queues at most; run it again for the rest.
@@ -847,8 +851,7 @@ impl WebhooksPort for WebhooksService {
     async fn disabled(&self, user: &CurrentUser) -> AppResult<Vec<DisabledEndpoint>> {
         Ok(webhook_endpoint::Entity::find()
             .filter(webhook_endpoint::Column::OrganizationId.eq(&user.org_id))
-            .filter(webhook_endpoint::Column::Enabled.eq(false))
-            .filter(Condition::all().add(webhook_endpoint::Column::DisabledReason.is_not_null()))
+            .filter(Expr::cust(STOPPED))
             .all(&self.db)
             .await
             .or_internal()?

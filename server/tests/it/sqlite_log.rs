@@ -20,12 +20,7 @@ async fn pragma(app: &TestApp, sql: &str, col: usize) -> i64 {
 }
 
 fn file_size(app: &TestApp, suffix: &str) -> u64 {
-    let url = &app.config.database_url;
-    let path = url
-        .trim_start_matches("sqlite://")
-        .split('?')
-        .next()
-        .expect("path");
+    let path = server::db::sqlite_file(&app.config.database_url).expect("a SQLite file");
     std::fs::metadata(format!("{path}{suffix}")).map_or(0, |m| m.len())
 }
 
