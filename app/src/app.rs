@@ -14,6 +14,7 @@ use crate::pages::{
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let scripts = ships_wasm().then(|| view! { <HydrationScripts options islands=true /> });
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -22,7 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <HydrationScripts options />
+                {scripts}
                 <MetaTags />
             </head>
             <body class="bg-slate-50 text-slate-900 antialiased">
@@ -30,6 +31,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Whether this page has islands and so needs the WASM. The guest portal and the
+/// payment result pages are plain HTML and forms: a guest's phone downloads no script.
+fn ships_wasm() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>().is_none_or(|p| {
+            let path = p.uri.path();
+            !(path.starts_with("/manage/") || path.starts_with("/payment/"))
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    true
 }
 
 #[component]

@@ -67,18 +67,39 @@ for (const javaScriptEnabled of [true, false]) {
   });
 }
 
-test('the page hydrates: client-side navigation works with the WASM loaded', async () => {
+test('an open bookings list follows bookings made elsewhere, and never drops what you typed', async () => {
   const context = await browser.newContext();
-  const page = await context.newPage();
-  await login(page, base);
-  await hydrated(page);
-  // A hydrated router handles this click without a full document load.
-  let documentLoads = 0;
-  page.on('request', (r) => { if (r.resourceType() === 'document') documentLoads += 1; });
-  await page.click('nav[aria-label=Main] >> text=Clients');
-  await page.waitForURL(/\/clients$/, { waitUntil: 'commit' });
-  await page.getByRole('heading', { name: 'Clients' }).waitFor();
-  assert.equal(documentLoads, 0, 'navigation reloaded the page: the app did not hydrate');
+  const watcher = await context.newPage();
+  await login(watcher, base);
+  // Later than the other test's days, so only this test's bookings are on the list.
+  const date = futureDate(330 + Math.floor(Math.random() * 300));
+  await watcher.goto(`${base}/bookings?day=${date}`);
+  await hydrated(watcher);
+  const rows = watcher.locator('#booking-list li', { hasText: 'Grace Hopper' });
+  assert.equal(await rows.count(), 0);
+
+  // Another tab books that day: the list reloads itself and shows it.
+  const other = await context.newPage();
+  const book = async (party) => {
+    await other.goto(`${base}/bookings/new`);
+    await hydrated(other);
+    await fillBooking(other, { date, party });
+    await Promise.all([other.waitForURL(/notice=created/), other.click('button:has-text("Create booking")')]);
+  };
+  await book('3');
+  await rows.filter({ hasText: '3 guests' }).waitFor({ timeout: 10000 });
+  await hydrated(watcher);
+
+  // Half-way through typing a filter, a change only offers the reload.
+  await watcher.fill('#day', '2030-01-02');
+  await book('4');
+  const bar = watcher.locator('[role=status]', { hasText: 'Newer information is available' });
+  await bar.waitFor({ timeout: 10000 });
+  assert.equal(await watcher.inputValue('#day'), '2030-01-02', 'what was typed is still there');
+  assert.equal(await rows.count(), 1);
+  await bar.locator('button:has-text("Reload")').click();
+  await rows.filter({ hasText: '4 guests' }).waitFor();
+  assert.equal(await rows.count(), 2);
   await context.close();
 });
 

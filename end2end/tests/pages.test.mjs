@@ -1,6 +1,6 @@
-// Every dashboard page, loaded in full, hydrates without a console error. Guards the
-// layout against server-rendered markup the WASM disagrees with (a hydration
-// mismatch leaves the page as dead HTML), which showed up on some loads only: hence
+// Every dashboard page, loaded in full, hydrates its islands without a console error.
+// Guards against server-rendered markup an island's WASM disagrees with (a hydration
+// mismatch leaves the island as dead HTML), which showed up on some loads only: hence
 // several rounds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,8 @@ import { DEMO_EMAIL, DEMO_PASSWORD, hydrated, launchOptions, login } from '../li
 const base = process.env.HITCH_E2E_BASE;
 const PAGES = [
   '/bookings', '/bookings/new', '/clients', '/clients/new', '/invoices', '/invoices/new',
-  '/integrations', '/jobs', '/settings',
+  '/integrations', '/integrations/stripe', '/jobs', '/settings', '/webhooks', '/webhooks/new',
+  '/webhooks/deliveries',
 ];
 const ROUNDS = 3;
 let browser;
@@ -18,7 +19,7 @@ let browser;
 before(async () => { browser = await chromium.launch(launchOptions()); });
 after(async () => { await browser?.close(); });
 
-test(`every dashboard page hydrates on a full load (${ROUNDS} rounds)`, async () => {
+test(`every dashboard page hydrates its islands on a full load (${ROUNDS} rounds)`, async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   const problems = [];

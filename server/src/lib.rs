@@ -184,7 +184,11 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
         .leptos_routes_with_context(
             &leptos_options,
             routes,
-            move || provide_context(ports.clone()),
+            move || {
+                provide_context(ports.clone());
+                // Before any data is read: live refresh replays changes from here on.
+                provide_context(app::components::live::RenderedAt(events::hub::now_ms()));
+            },
             {
                 let options = leptos_options.clone();
                 move || shell(options.clone())

@@ -1,5 +1,6 @@
 //! The "Guest link" card on a booking: the private address where the guest sees,
-//! moves, cancels and pays their booking, with re-issue and revoke.
+//! moves, cancels and pays their booking, with re-issue and revoke. Each button is a
+//! plain form that comes back to the booking with a notice.
 use leptos::prelude::*;
 
 use crate::api::portal::{IssueGuestLink, RevokeGuestLink, guest_link};
@@ -7,18 +8,13 @@ use crate::components::form::action_error;
 use crate::components::ui::{BTN, BTN_DANGER, BTN_SECONDARY, CARD, ErrorBox, INPUT, LoadError};
 
 #[component]
-pub fn GuestLinkCard(#[prop(into)] booking_id: Signal<String>) -> impl IntoView {
+pub fn GuestLinkCard(booking_id: String) -> impl IntoView {
     let issue = ServerAction::<IssueGuestLink>::new();
     let revoke = ServerAction::<RevokeGuestLink>::new();
+    let id = booking_id.clone();
     let link = Resource::new(
-        move || {
-            (
-                booking_id.get(),
-                issue.version().get(),
-                revoke.version().get(),
-            )
-        },
-        |(id, ..)| guest_link(id),
+        move || (issue.version().get(), revoke.version().get()),
+        move |_| guest_link(id.clone()),
     );
     let errors = [action_error(issue), action_error(revoke)];
     let error = Signal::derive(move || errors.iter().find_map(|e| e.get()));
@@ -28,8 +24,9 @@ pub fn GuestLinkCard(#[prop(into)] booking_id: Signal<String>) -> impl IntoView 
             <p class="mt-1 text-sm text-slate-600">"A private page where the guest sees this booking, moves or cancels it (until the cancellation cutoff) and pays the deposit. Send it in your confirmation message."</p>
             <div class="mt-3"><ErrorBox error /></div>
             <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let id = booking_id.get_untracked();
+                {move || {
+                    let id = booking_id.clone();
+                    Suspend::new(async move {
                     match link.await {
                         Err(e) => view! { <LoadError error=e /> }.into_any(),
                         Ok(None) => view! {
@@ -57,7 +54,8 @@ pub fn GuestLinkCard(#[prop(into)] booking_id: Signal<String>) -> impl IntoView 
                             }.into_any()
                         }
                     }
-                })}
+                    })
+                }}
             </Transition>
         </section>
     }

@@ -1,37 +1,139 @@
-//! Live refresh: the dashboard listens to `/live` (server-sent events fed by committed
-//! domain events) and bumps a counter when something of `kind` changes; pages put the
-//! counter in their resources' keys so they reload without a page refresh.
+//! Live refresh: a dashboard page listens to `/live` (server-sent events fed by
+//! committed domain events) and reloads itself when what it shows has changed, so
+//! pages stay server-rendered and still follow changes made elsewhere (another tab,
+//! the API, a guest, Stripe, the job runner).
 use leptos::prelude::*;
 
-/// A counter that grows each time a `kind` (`booking`, `invoice`, `job`) changes.
-pub fn use_live(kind: &'static str) -> ReadSignal<u64> {
-    let (tick, set_tick) = signal(0u64);
+/// When the server began answering this request (ms since the epoch), provided by
+/// the server: the page's data is at least this fresh.
+#[derive(Clone, Copy, Debug)]
+pub struct RenderedAt(pub i64);
+
+/// Keeps the page current: see [`LiveRefresh`].
+#[component]
+pub fn Live(kind: &'static str, #[prop(optional, into)] id: Option<String>) -> impl IntoView {
+    let since = use_context::<RenderedAt>().map(|r| r.0).unwrap_or_default();
+    view! { <LiveRefresh kind=kind.to_string() id since /> }
+}
+
+/// Reloads the page when an entity of `kind` (`booking`, `invoice`, `job`,
+/// `webhook_endpoint`, `webhook_delivery`) changes; with `id`, only that one.
+///
+/// A reload never takes away what the user is doing: once they have typed into a
+/// field or sent a form from this page (an island shows its result in place), or
+/// while something is marked `data-live-hold` (a secret shown once), a bar offers the
+/// reload instead.
+/// `since` is the page's render time: what changed between the render and the
+/// connection is replayed first.
+#[island]
+fn LiveRefresh(kind: String, id: Option<String>, since: i64) -> impl IntoView {
+    let stale = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::{JsCast, closure::Closure};
-        if let Ok(source) = web_sys::EventSource::new("/live") {
-            let needle = format!("\"entity_kind\":\"{kind}\"");
-            let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-                move |e: web_sys::MessageEvent| {
-                    if e.data().as_string().is_some_and(|d| d.contains(&needle)) {
-                        set_tick.update(|t| *t += 1);
-                    }
-                },
-            );
-            source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            on_message.forget();
-            // A change between the server's render and this connection would be missed:
-            // reload once when the stream opens (and after each reconnect).
-            let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
-                set_tick.update(|t| *t += 1);
-            });
-            source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-            on_open.forget();
-            let source = send_wrapper::SendWrapper::new(source);
-            on_cleanup(move || source.close());
+    listen(kind, id, since, stale);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (kind, id, since);
+    view! {
+        <Show when=move || stale.get()>
+            <div role="status" class="fixed inset-x-4 bottom-4 z-10 mx-auto flex max-w-md items-center justify-between gap-3 rounded-lg bg-slate-900 px-4 py-3 text-sm text-white shadow-lg">
+                <span>"Newer information is available."</span>
+                <button type="button" class="font-semibold text-indigo-200 hover:underline" on:click=|_| reload()>"Reload"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// Loads the page again, without the notice or error of the action that led to it: they
+/// described that moment, not the page after a later change.
+#[cfg(feature = "hydrate")]
+fn reload() {
+    let location = window().location();
+    let Ok(href) = location.href() else {
+        return;
+    };
+    if let Ok(url) = web_sys::Url::new(&href) {
+        let params = url.search_params();
+        for p in ["notice", "queued", "__err", "__path"] {
+            params.delete(p);
+        }
+        let fresh = url.href();
+        if fresh != href {
+            let _ = location.replace(&fresh);
+            return;
         }
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (kind, set_tick);
-    tick
+    let _ = location.reload();
 }
+
+#[cfg(not(feature = "hydrate"))]
+fn reload() {}
+
+#[cfg(feature = "hydrate")]
+fn listen(kind: String, id: Option<String>, since: i64, stale: RwSignal<bool>) {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen::{JsCast, closure::Closure};
+
+    #[derive(serde::Deserialize)]
+    struct Change {
+        entity_kind: String,
+        entity_id: String,
+    }
+
+    // Typing or submitting makes the page "busy": from then on, changes show the bar.
+    let busy = Rc::new(Cell::new(false));
+    let on_use = {
+        let busy = busy.clone();
+        Closure::<dyn FnMut()>::new(move || busy.set(true))
+    };
+    for event in ["input", "submit"] {
+        let _ = document().add_event_listener_with_callback(event, on_use.as_ref().unchecked_ref());
+    }
+    on_use.forget();
+
+    let Ok(source) = web_sys::EventSource::new(&format!("/live?since={since}")) else {
+        return;
+    };
+    let scheduled = Rc::new(Cell::new(false));
+    let on_message =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let Some(change) = e
+                .data()
+                .as_string()
+                .and_then(|d| serde_json::from_str::<Change>(&d).ok())
+            else {
+                return;
+            };
+            // `*`: the server lost track of what changed; assume this page did.
+            let ours = change.entity_kind == "*"
+                || (change.entity_kind == kind
+                    && id.as_ref().is_none_or(|id| *id == change.entity_id));
+            if !ours {
+                return;
+            }
+            let held = document()
+                .query_selector("[data-live-hold]")
+                .ok()
+                .flatten()
+                .is_some();
+            if busy.get() || held {
+                stale.set(true);
+            } else if !scheduled.replace(true) {
+                // A burst of changes (a replay, a busy job queue) costs one reload, and a
+                // page stays up for a while before reloading again, so it can be read.
+                let age = window().performance().map_or(0.0, |p| p.now());
+                let wait = (MIN_PAGE_MS - age).max(RELOAD_DELAY_MS);
+                set_timeout(reload, std::time::Duration::from_millis(wait as u64));
+            }
+        });
+    source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    let source = send_wrapper::SendWrapper::new(source);
+    on_cleanup(move || source.close());
+}
+
+/// How long after the first change a page reloads (ms).
+#[cfg(feature = "hydrate")]
+const RELOAD_DELAY_MS: f64 = 300.0;
+/// How long a page stays up before live refresh reloads it (ms).
+#[cfg(feature = "hydrate")]
+const MIN_PAGE_MS: f64 = 2000.0;

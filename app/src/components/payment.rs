@@ -1,11 +1,11 @@
 //! The "Online payment" panel of an invoice or a booking's deposit: make a Stripe
-//! payment link, copy it, expire it, see whether it was paid, refund. Every button is a
-//! plain form, so it works before (or without) the WASM.
+//! payment link, copy it, expire it, see whether it was paid, refund. Rendered on the
+//! server: every button is a plain form that comes back to the page with a notice, and
+//! the page's live refresh shows a payment arriving.
 use leptos::prelude::*;
 
 use crate::api::payments::{CreatePaymentLink, ExpirePaymentLink, RefundPayment, load_payments};
 use crate::components::form::action_error;
-use crate::components::live::use_live;
 use crate::components::ui::{
     BTN, BTN_DANGER, BTN_SECONDARY, Badge, CARD, ErrorBox, INPUT, LABEL, LoadError,
 };
@@ -23,27 +23,21 @@ fn tone(l: &PaymentLinkView) -> &'static str {
     }
 }
 
-/// `subject_id` comes from the page's route, read by the caller at its top.
 #[component]
-pub fn PaymentPanel(subject: Subject, #[prop(into)] subject_id: Signal<String>) -> impl IntoView {
+pub fn PaymentPanel(subject: Subject, subject_id: String) -> impl IntoView {
     let create = ServerAction::<CreatePaymentLink>::new();
     let expire = ServerAction::<ExpirePaymentLink>::new();
     let refund = ServerAction::<RefundPayment>::new();
-    let live = use_live(match subject {
-        Subject::Invoice => "invoice",
-        Subject::Deposit => "booking",
-    });
+    let id = subject_id.clone();
     let links = Resource::new(
         move || {
             (
-                subject_id.get(),
                 create.version().get(),
                 expire.version().get(),
                 refund.version().get(),
-                live.get(),
             )
         },
-        move |(id, ..)| load_payments(subject, id),
+        move |_| load_payments(subject, id.clone()),
     );
     let errors = [action_error(create), action_error(expire)];
     let error = Signal::derive(move || errors.iter().find_map(|e| e.get()));
@@ -57,15 +51,18 @@ pub fn PaymentPanel(subject: Subject, #[prop(into)] subject_id: Signal<String>) 
             <h2 id="payment-title" class="font-semibold">{title}</h2>
             <div class="mt-3"><ErrorBox error /></div>
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match links.await {
-                        Err(e) => view! { <LoadError error=e /> }.into_any(),
-                        Ok(o) => view! {
-                            <Current o=o.clone() subject subject_id=subject_id.get_untracked() create expire refund refund_error />
-                            <History list=o.links />
-                        }.into_any(),
-                    }
-                })}
+                {move || {
+                    let subject_id = subject_id.clone();
+                    Suspend::new(async move {
+                        match links.await {
+                            Err(e) => view! { <LoadError error=e /> }.into_any(),
+                            Ok(o) => view! {
+                                <Current o=o.clone() subject subject_id create expire refund refund_error />
+                                <History list=o.links />
+                            }.into_any(),
+                        }
+                    })
+                }}
             </Transition>
         </section>
     }

@@ -7,7 +7,7 @@ use crate::api::bookings::{
 };
 use crate::components::form::{SelectField, TextField, action_error};
 use crate::components::guest_link::GuestLinkCard;
-use crate::components::live::use_live;
+use crate::components::live::Live;
 use crate::components::payment::PaymentPanel;
 use crate::components::ui::{
     BTN, BTN_DANGER, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice,
@@ -39,10 +39,10 @@ pub fn BookingsPage() -> impl IntoView {
             page: parse_page(q.get("page").as_deref()),
         })
     };
-    // Another tab, the API or a guest changing a booking refreshes this list.
-    let live = use_live("booking");
-    let data = Resource::new(move || (filter(), live.get()), |(f, _)| list_bookings(f));
+    let data = Resource::new(filter, list_bookings);
     view! {
+        // Another tab, the API or a guest changing a booking refreshes this list.
+        <Live kind="booking" />
         <PageHeader title="Bookings">
             <a class=BTN href="/bookings/new">"New booking"</a>
         </PageHeader>
@@ -126,30 +126,53 @@ fn BookingRow(b: BookingListItem) -> impl IntoView {
 #[component]
 pub fn NewBookingPage() -> impl IntoView {
     let options = Resource::new(|| (), |_| booking_options());
-    let action = ServerAction::<CreateBooking>::new();
-    let error = action_error(action);
     view! {
         <PageHeader title="New booking" />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match options.await {
                     Err(e) => view! { <LoadError error=e /> }.into_any(),
-                    Ok(opts) => {
-                        view! {
-                            <ActionForm action attr:class=format!("{CARD} space-y-4 p-4 md:p-6") attr:id="booking-form">
-                                <ErrorBox error />
-                                <BookingFields opts booking=None error />
-                                <div class="flex gap-3">
-                                    <button class=BTN type="submit">"Create booking"</button>
-                                    <a class=BTN_SECONDARY href="/bookings">"Back"</a>
-                                </div>
-                            </ActionForm>
-                        }
-                            .into_any()
-                    }
+                    Ok(opts) => view! { <NewBookingForm opts /> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// An island, so a refused booking keeps what was typed; without the WASM it is a plain
+/// form whose errors come back with the page.
+#[island]
+fn NewBookingForm(opts: BookingFormOptions) -> impl IntoView {
+    let action = ServerAction::<CreateBooking>::new();
+    let error = action_error(action);
+    view! {
+        <ActionForm action attr:class=format!("{CARD} space-y-4 p-4 md:p-6") attr:id="booking-form">
+            <ErrorBox error />
+            <BookingFields opts booking=None error />
+            <div class="flex gap-3">
+                <button class=BTN type="submit">"Create booking"</button>
+                <a class=BTN_SECONDARY href="/bookings">"Back"</a>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[island]
+fn EditBookingForm(opts: BookingFormOptions, booking: BookingView) -> impl IntoView {
+    let update = ServerAction::<UpdateBooking>::new();
+    let error = action_error(update);
+    let (id, rev) = (booking.id.clone(), booking.revision.to_string());
+    view! {
+        <ActionForm action=update attr:class=format!("{CARD} space-y-4 p-4 md:p-6") attr:id="booking-form">
+            <ErrorBox error />
+            <input type="hidden" name="id" value=id />
+            <input type="hidden" name="revision" value=rev />
+            <BookingFields opts booking=Some(booking) error />
+            <div class="flex gap-3">
+                <button class=BTN type="submit">"Save changes"</button>
+                <a class=BTN_SECONDARY href="/bookings">"Back"</a>
+            </div>
+        </ActionForm>
     }
 }
 
@@ -160,11 +183,11 @@ pub fn EditBookingPage() -> impl IntoView {
     let data = Resource::new(id, |id| async move {
         Ok::<_, AppError>((get_booking(id).await?, booking_options().await?))
     });
-    let update = ServerAction::<UpdateBooking>::new();
     let cancel = ServerAction::<CancelBooking>::new();
-    let error = action_error(update);
     let cancel_error = action_error(cancel);
     view! {
+        // A guest moving or cancelling, a deposit paid: the page shows it.
+        <Live kind="booking" id=id() />
         <Notice />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -173,22 +196,12 @@ pub fn EditBookingPage() -> impl IntoView {
                     Ok((b, opts)) => {
                         let subtitle = format!("{} · {} · {}–{}", b.client_name, b.date, b.start_time, b.end_time);
                         let cancellable = b.status.holds_capacity();
-                        let (id, rev) = (b.id.clone(), b.revision.to_string());
-                        let (cancel_id, cancel_rev) = (id.clone(), rev.clone());
+                        let (cancel_id, cancel_rev) = (b.id.clone(), b.revision.to_string());
                         view! {
                             <PageHeader title="Booking" subtitle>
                                 <Badge text=b.status.label() tone=status_tone(b.status) />
                             </PageHeader>
-                            <ActionForm action=update attr:class=format!("{CARD} space-y-4 p-4 md:p-6") attr:id="booking-form">
-                                <ErrorBox error />
-                                <input type="hidden" name="id" value=id.clone() />
-                                <input type="hidden" name="revision" value=rev.clone() />
-                                <BookingFields opts booking=Some(b.clone()) error />
-                                <div class="flex gap-3">
-                                    <button class=BTN type="submit">"Save changes"</button>
-                                    <a class=BTN_SECONDARY href="/bookings">"Back"</a>
-                                </div>
-                            </ActionForm>
+                            <EditBookingForm opts booking=b />
                             {cancellable
                                 .then(|| {
                                     view! {
@@ -209,8 +222,8 @@ pub fn EditBookingPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <PaymentPanel subject=Subject::Deposit subject_id=Signal::derive(id) />
-        <GuestLinkCard booking_id=Signal::derive(id) />
+        <PaymentPanel subject=Subject::Deposit subject_id=id() />
+        <GuestLinkCard booking_id=id() />
     }
 }
 

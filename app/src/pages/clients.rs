@@ -91,7 +91,8 @@ pub fn EditClientPage() -> impl IntoView {
     }
 }
 
-#[component]
+/// An island, so a refused save keeps what was typed.
+#[island]
 fn ClientForm(client: Option<ClientView>) -> impl IntoView {
     let action = ServerAction::<SaveClient>::new();
     let error = action_error(action);

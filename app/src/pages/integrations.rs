@@ -69,7 +69,8 @@ fn WebhooksCard() -> impl IntoView {
     }
 }
 
-#[component]
+/// An island: a new key is shown once, in place.
+#[island]
 fn ApiCard() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();

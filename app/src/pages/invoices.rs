@@ -6,14 +6,14 @@ use crate::api::invoices::{
     CreateInvoice, SetInvoiceStatus, get_invoice, invoice_options, list_invoices,
 };
 use crate::components::form::{ErrorText, SelectField, TextField, action_error, field_error};
-use crate::components::live::use_live;
+use crate::components::live::Live;
 use crate::components::payment::PaymentPanel;
 use crate::components::ui::{
     BTN, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice, PageHeader,
     Pager,
 };
 use crate::error::AppError;
-use crate::model::invoice::{InvoiceStatus, InvoiceView};
+use crate::model::invoice::{InvoiceFormOptions, InvoiceStatus, InvoiceView};
 use crate::model::page::parse_page;
 use crate::model::payment::Subject;
 
@@ -41,12 +41,9 @@ pub fn InvoicesPage() -> impl IntoView {
             )
         })
     };
-    let live = use_live("invoice");
-    let data = Resource::new(
-        move || (args(), live.get()),
-        |((s, p), _)| list_invoices(s, p),
-    );
+    let data = Resource::new(args, |(s, p)| list_invoices(s, p));
     view! {
+        <Live kind="invoice" />
         <PageHeader title="Invoices">
             <a class=BTN href="/invoices/new">"New invoice"</a>
         </PageHeader>
@@ -103,46 +100,53 @@ fn InvoiceRow(i: InvoiceView) -> impl IntoView {
 #[component]
 pub fn NewInvoicePage() -> impl IntoView {
     let options = Resource::new(|| (), |_| invoice_options());
-    let action = ServerAction::<CreateInvoice>::new();
-    let error = action_error(action);
-    let lines_error = field_error(error, "lines");
     view! {
         <PageHeader title="New invoice" />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match options.await {
                     Err(e) => view! { <LoadError error=e /> }.into_any(),
-                    Ok(opts) => {
-                        let clients = opts.clients.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
-                        view! {
-                            <ActionForm action attr:class=format!("{CARD} space-y-4 p-4 md:p-6")>
-                                <ErrorBox error />
-                                <div class="grid gap-4 md:grid-cols-2">
-                                    <SelectField label="Client" name="input[client_id]" field="client_id" error options=clients placeholder="Choose…" />
-                                    <TextField label="Due date" name="input[due_on]" field="due_on" error kind="date" value=opts.default_due_on.clone() required=true />
-                                </div>
-                                <fieldset>
-                                    <legend class=LABEL>{format!("Lines (prices in {})", opts.currency)}</legend>
-                                    <div class="mt-2 space-y-2">
-                                        {(0..LINE_ROWS).map(|i| view! { <LineRow i error /> }).collect_view()}
-                                    </div>
-                                    <ErrorText message=lines_error id="lines-error".to_string() />
-                                </fieldset>
-                                <div>
-                                    <label class=LABEL for="f-notes">"Notes"</label>
-                                    <textarea class=INPUT id="f-notes" name="input[notes]" rows="2"></textarea>
-                                </div>
-                                <div class="flex gap-3">
-                                    <button class=BTN type="submit">"Create draft"</button>
-                                    <a class=BTN_SECONDARY href="/invoices">"Back"</a>
-                                </div>
-                            </ActionForm>
-                        }
-                            .into_any()
-                    }
+                    Ok(opts) => view! { <NewInvoiceForm opts /> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// An island, so a refused invoice keeps its lines as typed.
+#[island]
+fn NewInvoiceForm(opts: InvoiceFormOptions) -> impl IntoView {
+    let action = ServerAction::<CreateInvoice>::new();
+    let error = action_error(action);
+    let lines_error = field_error(error, "lines");
+    let clients = opts
+        .clients
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    view! {
+        <ActionForm action attr:class=format!("{CARD} space-y-4 p-4 md:p-6")>
+            <ErrorBox error />
+            <div class="grid gap-4 md:grid-cols-2">
+                <SelectField label="Client" name="input[client_id]" field="client_id" error options=clients placeholder="Choose…" />
+                <TextField label="Due date" name="input[due_on]" field="due_on" error kind="date" value=opts.default_due_on.clone() required=true />
+            </div>
+            <fieldset>
+                <legend class=LABEL>{format!("Lines (prices in {})", opts.currency)}</legend>
+                <div class="mt-2 space-y-2">
+                    {(0..LINE_ROWS).map(|i| view! { <LineRow i error /> }).collect_view()}
+                </div>
+                <ErrorText message=lines_error id="lines-error".to_string() />
+            </fieldset>
+            <div>
+                <label class=LABEL for="f-notes">"Notes"</label>
+                <textarea class=INPUT id="f-notes" name="input[notes]" rows="2"></textarea>
+            </div>
+            <div class="flex gap-3">
+                <button class=BTN type="submit">"Create draft"</button>
+                <a class=BTN_SECONDARY href="/invoices">"Back"</a>
+            </div>
+        </ActionForm>
     }
 }
 
@@ -174,15 +178,13 @@ fn LineRow(i: usize, error: Signal<Option<AppError>>) -> impl IntoView {
 #[component]
 pub fn InvoicePage() -> impl IntoView {
     let params = use_params_map();
-    // Reloads when a payment (or anyone) changes the invoice.
-    let live = use_live("invoice");
-    let data = Resource::new(
-        move || (params.with(|p| p.get("id").unwrap_or_default()), live.get()),
-        |(id, _)| get_invoice(id),
-    );
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let data = Resource::new(id, get_invoice);
     let action = ServerAction::<SetInvoiceStatus>::new();
     let error = action_error(action);
     view! {
+        // Reloads when a payment (or anyone) changes the invoice.
+        <Live kind="invoice" id=id() />
         <Notice />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -236,6 +238,6 @@ pub fn InvoicePage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <PaymentPanel subject=Subject::Invoice subject_id=Signal::derive(move || params.with(|p| p.get("id").unwrap_or_default())) />
+        <PaymentPanel subject=Subject::Invoice subject_id=id() />
     }
 }

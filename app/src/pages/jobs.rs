@@ -3,15 +3,15 @@
 use leptos::prelude::*;
 
 use crate::api::platform::{RetryJob, load_jobs};
-use crate::components::live::use_live;
+use crate::components::live::Live;
 use crate::components::ui::{BTN_SECONDARY, Badge, CARD, Empty, LoadError, Notice, PageHeader};
 
 #[component]
 pub fn JobsPage() -> impl IntoView {
-    let live = use_live("job");
-    let data = Resource::new(move || live.get(), |_| load_jobs());
+    let data = Resource::new(|| (), |_| load_jobs());
     let retry = ServerAction::<RetryJob>::new();
     view! {
+        <Live kind="job" />
         <PageHeader title="Jobs" subtitle="Background work: deliveries, syncs and notifications run here, retried until they succeed." />
         <Notice />
         <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>

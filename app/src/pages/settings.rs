@@ -6,6 +6,7 @@ use crate::components::form::{SelectField, TextField, action_error};
 use crate::components::ui::{BTN, CARD, Empty, ErrorBox, LoadError, Notice, PageHeader};
 use crate::model::booking::guests;
 use crate::model::money::CURRENCIES;
+use crate::model::org::OrgSettings;
 
 /// Zones offered in the select; any valid IANA name is accepted by the server.
 const ZONES: &[&str] = &[
@@ -35,8 +36,6 @@ const ZONES: &[&str] = &[
 pub fn SettingsPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_settings());
     let audit = Resource::new(|| (), |_| list_audit(1));
-    let action = ServerAction::<SaveSettings>::new();
-    let error = action_error(action);
     view! {
         <PageHeader title="Settings" />
         <Notice />
@@ -45,24 +44,8 @@ pub fn SettingsPage() -> impl IntoView {
                 match data.await {
                     Err(e) => view! { <LoadError error=e /> }.into_any(),
                     Ok((s, resources)) => {
-                        let mut zones: Vec<(String, String)> = ZONES.iter().map(|z| (z.to_string(), z.replace('_', " "))).collect();
-                        if !ZONES.contains(&s.time_zone.as_str()) {
-                            zones.insert(0, (s.time_zone.clone(), s.time_zone.clone()));
-                        }
-                        let currencies = CURRENCIES.iter().map(|(c, _, _)| (c.to_string(), c.to_string())).collect();
                         view! {
-                            <ActionForm action attr:class=format!("{CARD} space-y-4 p-4 md:p-6")>
-                                <h2 class="font-semibold">"Business"</h2>
-                                <ErrorBox error />
-                                <TextField label="Name" name="input[name]" field="name" error value=s.name.clone() required=true />
-                                <div class="grid gap-4 md:grid-cols-2">
-                                    <SelectField label="Time zone" name="input[time_zone]" field="time_zone" error options=zones selected=s.time_zone.clone() />
-                                    <SelectField label="Currency" name="input[currency]" field="currency" error options=currencies selected=s.currency.clone() />
-                                </div>
-                                <TextField label="Guests may cancel or move online until (hours before)" name="input[cancel_cutoff_hours]" field="cancel_cutoff_hours" error kind="number" value=s.cancel_cutoff_hours.to_string() attrs_min="0" hint="After that, the guest link asks them to contact you." />
-                                <p class="text-xs text-slate-500">{format!("Public address name: {}", s.slug)}</p>
-                                <button class=BTN type="submit">"Save settings"</button>
-                            </ActionForm>
+                            <SettingsForm s />
                             <section class=format!("{CARD} mt-6 p-4 md:p-6")>
                                 <h2 class="font-semibold">"Resources"</h2>
                                 <p class="text-sm text-slate-600">"What guests book. Capacity is the number of guests it holds at one time."</p>
@@ -104,5 +87,37 @@ pub fn SettingsPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// An island, so a refused save keeps what was typed.
+#[island]
+fn SettingsForm(s: OrgSettings) -> impl IntoView {
+    let action = ServerAction::<SaveSettings>::new();
+    let error = action_error(action);
+    let mut zones: Vec<(String, String)> = ZONES
+        .iter()
+        .map(|z| (z.to_string(), z.replace('_', " ")))
+        .collect();
+    if !ZONES.contains(&s.time_zone.as_str()) {
+        zones.insert(0, (s.time_zone.clone(), s.time_zone.clone()));
+    }
+    let currencies = CURRENCIES
+        .iter()
+        .map(|(c, _, _)| (c.to_string(), c.to_string()))
+        .collect();
+    view! {
+        <ActionForm action attr:class=format!("{CARD} space-y-4 p-4 md:p-6")>
+            <h2 class="font-semibold">"Business"</h2>
+            <ErrorBox error />
+            <TextField label="Name" name="input[name]" field="name" error value=s.name.clone() required=true />
+            <div class="grid gap-4 md:grid-cols-2">
+                <SelectField label="Time zone" name="input[time_zone]" field="time_zone" error options=zones selected=s.time_zone.clone() />
+                <SelectField label="Currency" name="input[currency]" field="currency" error options=currencies selected=s.currency.clone() />
+            </div>
+            <TextField label="Guests may cancel or move online until (hours before)" name="input[cancel_cutoff_hours]" field="cancel_cutoff_hours" error kind="number" value=s.cancel_cutoff_hours.to_string() attrs_min="0" hint="After that, the guest link asks them to contact you." />
+            <p class="text-xs text-slate-500">{format!("Public address name: {}", s.slug)}</p>
+            <button class=BTN type="submit">"Save settings"</button>
+        </ActionForm>
     }
 }

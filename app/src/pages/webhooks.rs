@@ -10,7 +10,7 @@ use crate::api::webhooks::{
     load_webhook_stats,
 };
 use crate::components::form::{ErrorText, TextField, action_error, field_error};
-use crate::components::live::use_live;
+use crate::components::live::Live;
 use crate::components::ui::{
     BTN, BTN_DANGER, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice,
     PageHeader, Pager,
@@ -50,10 +50,10 @@ fn events_label(types: &[String]) -> String {
 
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
-    let live = use_live("webhook_endpoint");
-    let endpoints = Resource::new(move || live.get(), |_| list_endpoints());
+    let endpoints = Resource::new(|| (), |_| list_endpoints());
     let stats = Resource::new(|| (), |_| load_webhook_stats(None));
     view! {
+        <Live kind="webhook_endpoint" />
         <PageHeader title="Webhooks" subtitle="Send every booking, client and invoice change to your own systems, signed and retried until it arrives.">
             <div class="flex gap-2">
                 <a class=BTN_SECONDARY href="/webhooks/deliveries">"Delivery log"</a>
@@ -173,33 +173,40 @@ fn StatsCard(stats: WebhookStats, title: &'static str) -> impl IntoView {
 
 #[component]
 pub fn NewEndpointPage() -> impl IntoView {
-    let action = ServerAction::<CreateEndpoint>::new();
-    let error = action_error(action);
     let types = Resource::new(|| (), |_| event_types());
-    let created = move || action.value().get().and_then(Result::ok);
     view! {
         <PageHeader title="Add endpoint" subtitle="Hitch POSTs JSON to this URL whenever one of the chosen events happens." />
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match types.await {
+                    Err(e) => view! { <LoadError error=e /> }.into_any(),
+                    Ok(types) => view! { <NewEndpointForm types /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// An island: a refused URL keeps the form as typed, and the new endpoint's secret is
+/// shown in place, the one time it can be.
+#[island]
+fn NewEndpointForm(types: Vec<EventTypeView>) -> impl IntoView {
+    let action = ServerAction::<CreateEndpoint>::new();
+    let error = action_error(action);
+    let created = move || action.value().get().and_then(Result::ok);
+    view! {
         // The form stays mounted (only hidden) once the endpoint exists: its fields
         // watch the same action, and unmounting them mid-update disposes what they read.
         {move || created().map(|c| view! { <Created c /> })}
         <div class:hidden=move || created().is_some()>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match types.await {
-                        Err(e) => view! { <LoadError error=e /> }.into_any(),
-                        Ok(types) => view! {
-                            <ActionForm action attr:class=format!("{CARD} space-y-4 p-4 md:p-6") attr:id="endpoint-form">
-                                <ErrorBox error />
-                                <EndpointFields types endpoint=None error />
-                                <div class="flex gap-3">
-                                    <button class=BTN type="submit">"Add endpoint"</button>
-                                    <a class=BTN_SECONDARY href="/webhooks">"Back"</a>
-                                </div>
-                            </ActionForm>
-                        }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <ActionForm action attr:class=format!("{CARD} space-y-4 p-4 md:p-6") attr:id="endpoint-form">
+                <ErrorBox error />
+                <EndpointFields types endpoint=None error />
+                <div class="flex gap-3">
+                    <button class=BTN type="submit">"Add endpoint"</button>
+                    <a class=BTN_SECONDARY href="/webhooks">"Back"</a>
+                </div>
+            </ActionForm>
         </div>
     }
 }
@@ -223,7 +230,8 @@ fn Created(c: EndpointWithSecret) -> impl IntoView {
 #[component]
 fn SecretBox(secret: String) -> impl IntoView {
     view! {
-        <div class="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm">
+        // Held: live refresh must not reload the only view of this secret away.
+        <div class="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm" data-live-hold="">
             <p class="font-semibold text-amber-900">"Signing secret: copy it now, it is shown only once."</p>
             <p class="mt-1 text-amber-900">"Your receiver uses it to check each request's webhook-signature header (Standard Webhooks)."</p>
             <input class=format!("{INPUT} font-mono text-sm") readonly=true value=secret aria-label="Signing secret" onclick="this.select()" />
@@ -311,32 +319,23 @@ fn EndpointFields(
 pub fn EndpointPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let update = ServerAction::<UpdateEndpoint>::new();
-    let rotate = ServerAction::<RotateSecret>::new();
-    let live = use_live("webhook_endpoint");
-    let deliveries_live = use_live("webhook_delivery");
     // Every resource is made here, at the page's top: one made inside another's
     // `Suspend` would be created anew on each render and never settle on the server.
-    let data = Resource::new(
-        move || (id(), rotate.version().get(), live.get()),
-        |(id, _, _)| async move { Ok::<_, AppError>((get_endpoint(id).await?, event_types().await?)) },
-    );
-    let stats = Resource::new(
-        move || (id(), deliveries_live.get()),
-        |(id, _)| load_webhook_stats(Some(id)),
-    );
-    let recent = Resource::new(
-        move || (id(), deliveries_live.get()),
-        |(id, _)| {
-            list_deliveries(DeliveryFilter {
-                endpoint_id: id,
-                page: 1,
-                ..DeliveryFilter::default()
-            })
-        },
-    );
-    let error = action_error(update);
+    let data = Resource::new(id, |id| async move {
+        Ok::<_, AppError>((get_endpoint(id).await?, event_types().await?))
+    });
+    let stats = Resource::new(id, |id| load_webhook_stats(Some(id)));
+    let recent = Resource::new(id, |id| {
+        list_deliveries(DeliveryFilter {
+            endpoint_id: id,
+            page: 1,
+            ..DeliveryFilter::default()
+        })
+    });
     view! {
+        // The endpoint's health and its recent deliveries follow along.
+        <Live kind="webhook_endpoint" id=id() />
+        <Live kind="webhook_delivery" />
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match data.await {
@@ -352,7 +351,7 @@ pub fn EndpointPage() -> impl IntoView {
                             <HealthNote e=e.clone() />
                             <EnableCard e=e.clone() />
                             <div class="grid gap-6 lg:grid-cols-2">
-                                <SecretCard e=e.clone() rotate />
+                                <SecretCard e=e.clone() />
                                 <TestCard id=eid enabled=e.enabled />
                             </div>
                         }.into_any()
@@ -388,16 +387,10 @@ pub fn EndpointPage() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 data.await.ok().map(|(e, types)| {
-                    let (form_id, delete_id) = (e.id.clone(), e.id.clone());
+                    let delete_id = e.id.clone();
                     view! {
                         <ReplayCard id=e.id.clone() />
-                        <ActionForm action=update attr:class=format!("{CARD} mt-6 space-y-4 p-4 md:p-6") attr:id="endpoint-form">
-                            <h2 class="font-semibold">"Settings"</h2>
-                            <ErrorBox error />
-                            <input type="hidden" name="id" value=form_id />
-                            <EndpointFields types endpoint=Some(e) error />
-                            <button class=BTN type="submit">"Save changes"</button>
-                        </ActionForm>
+                        <EndpointSettingsForm types e />
                         <DeleteCard id=delete_id />
                     }
                 })
@@ -448,16 +441,40 @@ fn EnableCard(e: EndpointView) -> impl IntoView {
     })
 }
 
-#[component]
-fn SecretCard(e: EndpointView, rotate: ServerAction<RotateSecret>) -> impl IntoView {
+/// An island, so a rotated secret is shown in place, the one time it can be.
+#[island]
+fn EndpointSettingsForm(types: Vec<EventTypeView>, e: EndpointView) -> impl IntoView {
+    let update = ServerAction::<UpdateEndpoint>::new();
+    let error = action_error(update);
+    let id = e.id.clone();
+    view! {
+        <ActionForm action=update attr:class=format!("{CARD} mt-6 space-y-4 p-4 md:p-6") attr:id="endpoint-form">
+            <h2 class="font-semibold">"Settings"</h2>
+            <ErrorBox error />
+            <input type="hidden" name="id" value=id />
+            <EndpointFields types endpoint=Some(e) error />
+            <button class=BTN type="submit">"Save changes"</button>
+        </ActionForm>
+    }
+}
+
+/// An island, so a rotated secret is shown in place, the one time it can be.
+#[island]
+fn SecretCard(e: EndpointView) -> impl IntoView {
+    let rotate = ServerAction::<RotateSecret>::new();
     let error = action_error(rotate);
-    let fresh = move || rotate.value().get().and_then(Result::ok).map(|r| r.secret);
-    let overlap = e.previous_secret_until.clone();
+    let rotated = move || rotate.value().get().and_then(Result::ok);
+    let fresh = move || rotated().map(|r| r.secret);
+    // After a rotation the hint and the overlap come from the endpoint as it is now.
+    let (hint, overlap) = (e.secret_hint.clone(), e.previous_secret_until.clone());
+    let hint = move || rotated().map_or_else(|| hint.clone(), |r| r.endpoint.secret_hint);
+    let overlap =
+        move || rotated().map_or_else(|| overlap.clone(), |r| r.endpoint.previous_secret_until);
     view! {
         <section class=format!("{CARD} p-4 md:p-6")>
             <h2 class="font-semibold">"Signing secret"</h2>
-            <p class="mt-1 font-mono text-sm text-slate-700">{e.secret_hint.clone()}</p>
-            {overlap.map(|t| view! { <p class="mt-1 text-xs text-slate-500">{format!("The previous secret also signs until {t}.")}</p> })}
+            <p class="mt-1 font-mono text-sm text-slate-700">{hint}</p>
+            {move || overlap().map(|t| view! { <p class="mt-1 text-xs text-slate-500">{format!("The previous secret also signs until {t}.")}</p> })}
             {move || fresh().map(|s| view! { <div class="mt-3"><SecretBox secret=s /></div> })}
             <ErrorBox error />
             <ActionForm action=rotate attr:class="mt-3">
@@ -563,8 +580,7 @@ pub fn DeliveriesPage() -> impl IntoView {
             page: parse_page(q.get("page").as_deref()),
         })
     };
-    let live = use_live("webhook_delivery");
-    let data = Resource::new(move || (filter(), live.get()), |(f, _)| list_deliveries(f));
+    let data = Resource::new(filter, list_deliveries);
     let options = Resource::new(
         || (),
         |_| async move { Ok::<_, AppError>((list_endpoints().await?, event_types().await?)) },
@@ -577,6 +593,7 @@ pub fn DeliveriesPage() -> impl IntoView {
         )
     };
     view! {
+        <Live kind="webhook_delivery" />
         <PageHeader title="Delivery log" subtitle="Every event sent to your endpoints, with each attempt and the receiver's answer.">
             <a class=BTN_SECONDARY href=move || format!("/webhooks/deliveries.csv?{}", qs()) download="deliveries.csv">"Export CSV"</a>
         </PageHeader>
@@ -646,11 +663,12 @@ pub fn DeliveriesPage() -> impl IntoView {
 pub fn DeliveryPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let live = use_live("webhook_delivery");
-    let data = Resource::new(move || (id(), live.get()), |(id, _)| get_delivery(id));
+    let data = Resource::new(id, get_delivery);
     let retry = ServerAction::<RetryDelivery>::new();
     let error = action_error(retry);
     view! {
+        // Follows the delivery until the receiver has answered.
+        <Live kind="webhook_delivery" id=id() />
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match data.await {

@@ -4,7 +4,8 @@
 //! another `hitch serve` reaches this one's dashboards and a job enqueued there wakes
 //! workers here. Signals are hints: losing one delays a refresh or a wake-up until the
 //! next poll, never loses data (the rows are the truth).
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sea_orm::{DatabaseConnection, DbBackend, sqlx::postgres::PgListener};
@@ -36,12 +37,23 @@ pub struct Hub {
 
 struct Inner {
     changes: broadcast::Sender<Change>,
+    /// The last changes heard, stamped with when (ms since the epoch): a page that
+    /// subscribes a moment after it was rendered asks for what it missed in between.
+    recent: Mutex<VecDeque<(i64, Change)>>,
     jobs: Notify,
     /// Set on PostgreSQL: signals go out through NOTIFY and come back through LISTEN.
     remote: Option<mpsc::UnboundedSender<Signal>>,
 }
 
 const CHANGES: &str = "hitch_changes";
+/// How many recent changes a hub keeps for late subscribers (a few seconds' worth).
+const RECENT: usize = 1024;
+
+/// The hub's clock: milliseconds since the Unix epoch. Pages carry it as their render
+/// time, so processes behind one load balancer agree closely enough.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
 const JOBS: &str = "hitch_jobs";
 
 fn channel(base: &str, schema: Option<&str>) -> String {
@@ -71,6 +83,7 @@ impl Hub {
         let hub = Hub {
             inner: Arc::new(Inner {
                 changes,
+                recent: Mutex::default(),
                 jobs: Notify::new(),
                 remote: remote.as_ref().map(|(tx, _, _)| tx.clone()),
             }),
@@ -87,6 +100,7 @@ impl Hub {
         Hub {
             inner: Arc::new(Inner {
                 changes,
+                recent: Mutex::default(),
                 jobs: Notify::new(),
                 remote: None,
             }),
@@ -114,14 +128,48 @@ impl Hub {
             Some(tx) => {
                 let _ = tx.send(Signal::Change(change));
             }
-            None => {
-                let _ = self.inner.changes.send(change);
-            }
+            None => self.fan_out(change),
         }
+    }
+
+    /// Hands a change to this process's listeners and remembers it for late subscribers.
+    fn fan_out(&self, change: Change) {
+        if let Ok(mut recent) = self.inner.recent.lock() {
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back((now_ms(), change.clone()));
+        }
+        let _ = self.inner.changes.send(change);
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.inner.changes.subscribe()
+    }
+
+    /// The changes for `org_id` heard at or after `since` (ms since the epoch). When
+    /// some of that time has already dropped out of the buffer, a wildcard change
+    /// (kind `*`) stands for whatever was lost.
+    pub fn since(&self, since: i64, org_id: &str) -> Vec<Change> {
+        let Ok(recent) = self.inner.recent.lock() else {
+            return Vec::new();
+        };
+        let lost = recent.len() == RECENT && recent.front().is_some_and(|(t, _)| *t > since);
+        let wildcard = lost.then(|| Change {
+            org_id: org_id.into(),
+            entity_kind: "*".into(),
+            entity_id: String::new(),
+            event_type: "changes.lost".into(),
+        });
+        wildcard
+            .into_iter()
+            .chain(
+                recent
+                    .iter()
+                    .filter(|(t, c)| *t >= since && (c.org_id == org_id || c.org_id.is_empty()))
+                    .map(|(_, c)| c.clone()),
+            )
+            .collect()
     }
 
     /// Tells workers (here and, on PostgreSQL, in other processes) that jobs are due.
@@ -214,7 +262,7 @@ async fn listen_loop(db: DatabaseConnection, hub: Hub, changes_ch: String, jobs_
                 Ok(n) if n.channel() == jobs_ch => hub.wake_local_workers(),
                 Ok(n) => {
                     if let Ok(c) = serde_json::from_str::<Change>(n.payload()) {
-                        let _ = hub.inner.changes.send(c);
+                        hub.fan_out(c);
                     }
                 }
                 Err(e) => {
@@ -223,5 +271,51 @@ async fn listen_loop(db: DatabaseConnection, hub: Hub, changes_ch: String, jobs_
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(org: &str, id: &str) -> Change {
+        Change {
+            org_id: org.into(),
+            entity_kind: "booking".into(),
+            entity_id: id.into(),
+            event_type: "booking.created".into(),
+        }
+    }
+
+    #[test]
+    fn since_returns_the_organizations_changes_from_that_moment() {
+        let hub = Hub::local();
+        hub.change(change("org_a", "bk_old"));
+        std::thread::sleep(Duration::from_millis(5));
+        let t = now_ms();
+        hub.change(change("org_a", "bk_new"));
+        hub.change(change("org_b", "bk_other"));
+        let ids: Vec<_> = hub
+            .since(t, "org_a")
+            .into_iter()
+            .map(|c| c.entity_id)
+            .collect();
+        assert_eq!(ids, ["bk_new"]);
+        assert!(hub.since(now_ms() + 1, "org_a").is_empty());
+    }
+
+    #[test]
+    fn since_says_so_when_the_buffer_no_longer_reaches_back() {
+        let hub = Hub::local();
+        let t = now_ms();
+        hub.change(change("org_a", "bk_first"));
+        std::thread::sleep(Duration::from_millis(5));
+        for i in 0..RECENT {
+            hub.change(change("org_b", &format!("bk_{i}")));
+        }
+        let missed = hub.since(t, "org_a");
+        assert_eq!(missed.len(), 1, "only the wildcard: bk_first fell out");
+        assert_eq!(missed[0].entity_kind, "*");
+        assert_eq!(missed[0].org_id, "org_a");
     }
 }

@@ -245,3 +245,80 @@ async fn the_live_stream_announces_committed_changes() {
     );
     assert!(seen.contains("\"entity_kind\":\"booking\""), "{seen}");
 }
+
+/// Reads the live stream until `needle` shows up; returns everything read.
+async fn read_until(stream: &mut reqwest::Response, needle: &str) -> String {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("{needle} within 10 s; read: {seen}"))
+            .expect("stream")
+            .expect("open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
+/// A page is rendered, something changes, and only then does its live refresh connect
+/// (the WASM loads in between): the stream replays that change, so the page still
+/// reloads. A connection made after a change does not hear of it again.
+#[tokio::test]
+async fn the_live_stream_replays_what_changed_since_the_page_was_rendered() {
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    // The page carries its render time to its live-refresh island.
+    let before = chrono::Utc::now().timestamp_millis();
+    let html = app
+        .client
+        .get(format!("{}/bookings", app.base))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html")
+        .replace("&quot;", "\"");
+    let after = chrono::Utc::now().timestamp_millis();
+    let since: i64 = html
+        .split("\"since\":")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no render time on the bookings page"));
+    assert!(
+        (before..=after).contains(&since),
+        "{before} <= {since} <= {after}"
+    );
+
+    let resource = app.resource("Garden", 10).await;
+    let client = app.a_client().await;
+    let day = future_date(8);
+    // Two guests at a time in a garden for ten: every booking fits.
+    let book = async || {
+        let form = booking_form(&resource, &client, &day, "12:00", "13:00", "2");
+        let (status, created) = app.post("/rpc/bookings/create", &form).await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        created["id"].as_str().expect("id").to_string()
+    };
+    let missed = book().await;
+    let connect = |since: i64| {
+        app.client
+            .get(format!("{}/live?since={since}", app.base))
+            .send()
+    };
+    let mut late = connect(since).await.expect("stream");
+    assert_eq!(late.status(), StatusCode::OK);
+    let seen = read_until(&mut late, &missed).await;
+    assert!(seen.contains("\"entity_kind\":\"booking\""), "{seen}");
+
+    // Connected after that change: the first booking it hears of is the next one.
+    let mut fresh = connect(chrono::Utc::now().timestamp_millis())
+        .await
+        .expect("stream");
+    let next = book().await;
+    let seen = read_until(&mut fresh, &next).await;
+    assert!(!seen.contains(&missed), "replayed an older change: {seen}");
+}
