@@ -9,29 +9,36 @@ use leptos::prelude::*;
 #[derive(Clone, Copy, Debug)]
 pub struct RenderedAt(pub i64);
 
-/// Keeps the page current: see [`LiveRefresh`].
+/// Keeps the page current: see [`LiveRefresh`]. `watch` lists what the page shows, as
+/// (kind, id) pairs: an entity kind (`booking`, `invoice`, `job`, `webhook_endpoint`,
+/// `webhook_delivery`) and one id, or `None` for any of that kind.
 #[component]
-pub fn Live(kind: &'static str, #[prop(optional, into)] id: Option<String>) -> impl IntoView {
+pub fn Live(watch: Vec<(&'static str, Option<String>)>) -> impl IntoView {
     let since = use_context::<RenderedAt>().map(|r| r.0).unwrap_or_default();
-    view! { <LiveRefresh kind=kind.to_string() id since /> }
+    let watch = watch
+        .into_iter()
+        .map(|(k, id)| (k.to_string(), id))
+        .collect();
+    view! { <LiveRefresh watch since /> }
 }
 
-/// Reloads the page when an entity of `kind` (`booking`, `invoice`, `job`,
-/// `webhook_endpoint`, `webhook_delivery`) changes; with `id`, only that one.
+/// Reloads the page when something it watches changes. One connection per page,
+/// however much it watches: browsers allow only six per server over HTTP/1.1.
 ///
 /// A reload never takes away what the user is doing: once they have typed into a
 /// field or sent a form from this page (an island shows its result in place), or
 /// while something is marked `data-live-hold` (a secret shown once), a bar offers the
 /// reload instead.
+///
 /// `since` is the page's render time: what changed between the render and the
 /// connection is replayed first.
 #[island]
-fn LiveRefresh(kind: String, id: Option<String>, since: i64) -> impl IntoView {
+fn LiveRefresh(watch: Vec<(String, Option<String>)>, since: i64) -> impl IntoView {
     let stale = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
-    listen(kind, id, since, stale);
+    listen(watch, since, stale);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (kind, id, since);
+    let _ = (watch, since);
     view! {
         <Show when=move || stale.get()>
             <div role="status" class="fixed inset-x-4 bottom-4 z-10 mx-auto flex max-w-md items-center justify-between gap-3 rounded-lg bg-slate-900 px-4 py-3 text-sm text-white shadow-lg">
@@ -68,7 +75,7 @@ fn reload() {
 fn reload() {}
 
 #[cfg(feature = "hydrate")]
-fn listen(kind: String, id: Option<String>, since: i64, stale: RwSignal<bool>) {
+fn listen(watch: Vec<(String, Option<String>)>, since: i64, stale: RwSignal<bool>) {
     use std::cell::Cell;
     use std::rc::Rc;
     use wasm_bindgen::{JsCast, closure::Closure};
@@ -105,8 +112,10 @@ fn listen(kind: String, id: Option<String>, since: i64, stale: RwSignal<bool>) {
             };
             // `*`: the server lost track of what changed; assume this page did.
             let ours = change.entity_kind == "*"
-                || (change.entity_kind == kind
-                    && id.as_ref().is_none_or(|id| *id == change.entity_id));
+                || watch.iter().any(|(kind, id)| {
+                    *kind == change.entity_kind
+                        && id.as_ref().is_none_or(|id| *id == change.entity_id)
+                });
             if !ours {
                 return;
             }

@@ -42,7 +42,7 @@ pub fn BookingsPage() -> impl IntoView {
     let data = Resource::new(filter, list_bookings);
     view! {
         // Another tab, the API or a guest changing a booking refreshes this list.
-        <Live kind="booking" />
+        <Live watch=vec![("booking", None)] />
         <PageHeader title="Bookings">
             <a class=BTN href="/bookings/new">"New booking"</a>
         </PageHeader>
@@ -187,7 +187,7 @@ pub fn EditBookingPage() -> impl IntoView {
     let cancel_error = action_error(cancel);
     view! {
         // A guest moving or cancelling, a deposit paid: the page shows it.
-        <Live kind="booking" id=id() />
+        <Live watch=vec![("booking", Some(id()))] />
         <Notice />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

@@ -43,7 +43,7 @@ pub fn InvoicesPage() -> impl IntoView {
     };
     let data = Resource::new(args, |(s, p)| list_invoices(s, p));
     view! {
-        <Live kind="invoice" />
+        <Live watch=vec![("invoice", None)] />
         <PageHeader title="Invoices">
             <a class=BTN href="/invoices/new">"New invoice"</a>
         </PageHeader>
@@ -184,7 +184,7 @@ pub fn InvoicePage() -> impl IntoView {
     let error = action_error(action);
     view! {
         // Reloads when a payment (or anyone) changes the invoice.
-        <Live kind="invoice" id=id() />
+        <Live watch=vec![("invoice", Some(id()))] />
         <Notice />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

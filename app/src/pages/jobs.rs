@@ -11,7 +11,7 @@ pub fn JobsPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_jobs());
     let retry = ServerAction::<RetryJob>::new();
     view! {
-        <Live kind="job" />
+        <Live watch=vec![("job", None)] />
         <PageHeader title="Jobs" subtitle="Background work: deliveries, syncs and notifications run here, retried until they succeed." />
         <Notice />
         <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>

@@ -53,7 +53,7 @@ pub fn WebhooksPage() -> impl IntoView {
     let endpoints = Resource::new(|| (), |_| list_endpoints());
     let stats = Resource::new(|| (), |_| load_webhook_stats(None));
     view! {
-        <Live kind="webhook_endpoint" />
+        <Live watch=vec![("webhook_endpoint", None)] />
         <PageHeader title="Webhooks" subtitle="Send every booking, client and invoice change to your own systems, signed and retried until it arrives.">
             <div class="flex gap-2">
                 <a class=BTN_SECONDARY href="/webhooks/deliveries">"Delivery log"</a>
@@ -334,8 +334,7 @@ pub fn EndpointPage() -> impl IntoView {
     });
     view! {
         // The endpoint's health and its recent deliveries follow along.
-        <Live kind="webhook_endpoint" id=id() />
-        <Live kind="webhook_delivery" />
+        <Live watch=vec![("webhook_endpoint", Some(id())), ("webhook_delivery", None)] />
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match data.await {
@@ -441,7 +440,7 @@ fn EnableCard(e: EndpointView) -> impl IntoView {
     })
 }
 
-/// An island, so a rotated secret is shown in place, the one time it can be.
+/// An island, so a refused save keeps the form as typed.
 #[island]
 fn EndpointSettingsForm(types: Vec<EventTypeView>, e: EndpointView) -> impl IntoView {
     let update = ServerAction::<UpdateEndpoint>::new();
@@ -593,7 +592,7 @@ pub fn DeliveriesPage() -> impl IntoView {
         )
     };
     view! {
-        <Live kind="webhook_delivery" />
+        <Live watch=vec![("webhook_delivery", None)] />
         <PageHeader title="Delivery log" subtitle="Every event sent to your endpoints, with each attempt and the receiver's answer.">
             <a class=BTN_SECONDARY href=move || format!("/webhooks/deliveries.csv?{}", qs()) download="deliveries.csv">"Export CSV"</a>
         </PageHeader>
@@ -668,7 +667,7 @@ pub fn DeliveryPage() -> impl IntoView {
     let error = action_error(retry);
     view! {
         // Follows the delivery until the receiver has answered.
-        <Live kind="webhook_delivery" id=id() />
+        <Live watch=vec![("webhook_delivery", Some(id()))] />
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match data.await {

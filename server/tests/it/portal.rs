@@ -77,6 +77,22 @@ async fn a_guest_sees_their_booking_and_a_wrong_link_reveals_nothing() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.expect("html");
     assert!(html.contains("Move my booking") && html.contains("Cancel my booking"));
+    // Plain HTML and forms: no module loads the WASM, unlike a dashboard page.
+    const LOADER: &str = "<script type=\"module\"";
+    assert!(!html.contains(LOADER), "the portal loads a script");
+    let dashboard = app
+        .client
+        .get(format!("{}/bookings", app.base))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        dashboard.contains(LOADER),
+        "a dashboard page loads its islands"
+    );
 
     let wrong = format!("{}x", &token[..42]);
     let (status, body) = as_guest(&app, "/rpc/portal/view", &[("token", &wrong)]).await;
