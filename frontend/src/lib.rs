@@ -1,6 +1,6 @@
 //! The browser entry point. Pages are rendered on the server; this hydrates only the
-//! islands on the page (forms that keep what was typed, the payment and guest-link
-//! panels, live refresh).
+//! islands on the page (forms that keep what was typed, one-time secrets, live
+//! refresh).
 use leptos::prelude::*;
 use wasm_bindgen::{JsCast, closure::Closure, prelude::wasm_bindgen};
 
