@@ -11,10 +11,14 @@ use crate::components::ui::{BTN, BTN_DANGER, BTN_SECONDARY, CARD, ErrorBox, INPU
 pub fn GuestLinkCard(booking_id: String) -> impl IntoView {
     let issue = ServerAction::<IssueGuestLink>::new();
     let revoke = ServerAction::<RevokeGuestLink>::new();
-    let id = booking_id.clone();
+    // Server-rendered: each action is a form post that reloads the page, so the link
+    // loads once per render.
     let link = Resource::new(
-        move || (issue.version().get(), revoke.version().get()),
-        move |_| guest_link(id.clone()),
+        {
+            let id = booking_id.clone();
+            move || id.clone()
+        },
+        guest_link,
     );
     let errors = [action_error(issue), action_error(revoke)];
     let error = Signal::derive(move || errors.iter().find_map(|e| e.get()));

@@ -28,16 +28,13 @@ pub fn PaymentPanel(subject: Subject, subject_id: String) -> impl IntoView {
     let create = ServerAction::<CreatePaymentLink>::new();
     let expire = ServerAction::<ExpirePaymentLink>::new();
     let refund = ServerAction::<RefundPayment>::new();
-    let id = subject_id.clone();
+    // Server-rendered: each action is a form post that reloads the page.
     let links = Resource::new(
-        move || {
-            (
-                create.version().get(),
-                expire.version().get(),
-                refund.version().get(),
-            )
+        {
+            let id = subject_id.clone();
+            move || id.clone()
         },
-        move |_| load_payments(subject, id.clone()),
+        move |id| load_payments(subject, id),
     );
     let errors = [action_error(create), action_error(expire)];
     let error = Signal::derive(move || errors.iter().find_map(|e| e.get()));

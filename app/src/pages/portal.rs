@@ -30,10 +30,7 @@ pub fn PortalPage() -> impl IntoView {
     let token = move || params.with(|p| p.get("token").unwrap_or_default());
     let cancel = ServerAction::<PortalCancel>::new();
     let reschedule = ServerAction::<PortalReschedule>::new();
-    let data = Resource::new(
-        move || (token(), cancel.version().get(), reschedule.version().get()),
-        |(t, ..)| load_portal(t),
-    );
+    let data = Resource::new(token, load_portal);
     view! {
         <Title text="Your booking" />
         <main class="mx-auto min-h-screen max-w-lg px-4 py-8">

@@ -26,16 +26,8 @@ pub fn StripeSettingsPage() -> impl IntoView {
     let save = ServerAction::<SaveStripeSettings>::new();
     let test = ServerAction::<TestStripe>::new();
     let remove = ServerAction::<RemoveStripe>::new();
-    let settings = Resource::new(
-        move || {
-            (
-                save.version().get(),
-                test.version().get(),
-                remove.version().get(),
-            )
-        },
-        |_| stripe_settings(),
-    );
+    // Server-rendered: each action is a form post that reloads the page.
+    let settings = Resource::new(|| (), |_| stripe_settings());
     let error = action_error(save);
     let test_error = action_error(test);
     view! {
