@@ -4,14 +4,16 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use app::error::AppError;
 use app::ports::AuthPort;
-use axum::extract::{Query, State};
-use axum::http::{StatusCode, request::Parts};
+use axum::extract::State;
+use axum::http::request::Parts;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::Deserialize;
 use tokio_stream::{Stream, StreamExt, wrappers::BroadcastStream};
 
 use crate::Platform;
+use crate::routes::api::problem::{ApiQuery, Problem};
 use crate::services::auth::AuthService;
 
 #[derive(Deserialize)]
@@ -21,15 +23,14 @@ pub struct Since {
 
 pub async fn stream(
     State(p): State<Platform>,
-    Query(q): Query<Since>,
+    ApiQuery(q): ApiQuery<Since>,
     parts: Parts,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, StatusCode> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
     let auth = AuthService { db: p.db.clone() };
     let user = auth
         .current_user(&parts)
-        .await
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
-        .ok_or(StatusCode::UNAUTHORIZED)?;
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     let org = user.org_id;
     // Subscribe before reading the buffer: a change in between arrives twice (one
     // extra reload at worst), never not at all.

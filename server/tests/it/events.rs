@@ -192,7 +192,8 @@ async fn a_change_and_its_event_commit_or_roll_back_together() {
 }
 
 /// The dashboard's live stream carries a committed change to a signed-in user of the
-/// same organization, and refuses anyone signed out.
+/// same organization, and refuses anyone signed out or a malformed `since` with a
+/// problem that says why.
 #[tokio::test]
 async fn the_live_stream_announces_committed_changes() {
     let Some(app) = TestApp::spawn_signed_in().await else {
@@ -204,6 +205,18 @@ async fn the_live_stream_announces_committed_changes() {
         .await
         .expect("request");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let problem: serde_json::Value = anonymous.json().await.expect("problem json");
+    assert_eq!(problem["code"], "unauthenticated", "{problem}");
+    let bad = app
+        .client
+        .get(format!("{}/live?since=yesterday", app.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let problem: serde_json::Value = bad.json().await.expect("problem json");
+    assert_eq!(problem["code"], "invalid_query", "{problem}");
+    assert_eq!(problem["field"], "since", "{problem}");
 
     let mut stream = app
         .client
@@ -271,16 +284,7 @@ async fn the_live_stream_replays_what_changed_since_the_page_was_rendered() {
     };
     // The page carries its render time to its live-refresh island.
     let before = chrono::Utc::now().timestamp_millis();
-    let html = app
-        .client
-        .get(format!("{}/bookings", app.base))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html")
-        .replace("&quot;", "\"");
+    let html = app.page("/bookings").await.replace("&quot;", "\"");
     let after = chrono::Utc::now().timestamp_millis();
     let since: i64 = html
         .split("\"since\":")

@@ -58,15 +58,7 @@ async fn jobs_run_promptly_and_every_attempt_is_recorded() {
         assert_eq!(a[0].outcome, "succeeded");
         assert!(a[0].finished_at >= a[0].started_at);
     }
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.page("/metrics").await;
     assert!(
         metrics.contains(r#"hitch_job_attempts_total{kind="system.noop",outcome="succeeded"} 25"#),
         "{metrics}"

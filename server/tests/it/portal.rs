@@ -80,15 +80,7 @@ async fn a_guest_sees_their_booking_and_a_wrong_link_reveals_nothing() {
     // Plain HTML and forms: no module loads the WASM, unlike a dashboard page.
     const LOADER: &str = "<script type=\"module\"";
     assert!(!html.contains(LOADER), "the portal loads a script");
-    let dashboard = app
-        .client
-        .get(format!("{}/bookings", app.base))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let dashboard = app.page("/bookings").await;
     assert!(
         dashboard.contains(LOADER),
         "a dashboard page loads its islands"

@@ -154,6 +154,18 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "login failed: {body}");
     }
 
+    /// GETs a page (or any text) with this app's cookies; it must answer 200.
+    pub async fn page(&self, path: &str) -> String {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.text().await.expect("body")
+    }
+
     /// POSTs a form to a server function and returns the status and JSON body.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
         let res = self

@@ -640,7 +640,7 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_admins_are_told() {
     app.sign_in().await;
     let banner = "Webhook deliveries stopped";
     assert!(
-        !dashboard(&app).await.contains(banner),
+        !app.page("/bookings").await.contains(banner),
         "no banner while it works"
     );
     // It has been failing for six days (time set by the test); one more failure ends it.
@@ -669,7 +669,7 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_admins_are_told() {
         "{shown}"
     );
     // Every dashboard page tells admins, with a link to the endpoint.
-    let page = dashboard(&app).await;
+    let page = app.page("/bookings").await;
     assert!(page.contains(banner), "{page}");
     assert!(page.contains(&format!("href=\"/webhooks/{ep}\"")), "{page}");
     let user = server::services::auth::load_user(&app.db, &demo_owner(&app).await)
@@ -694,18 +694,6 @@ async fn an_endpoint_failing_for_five_days_is_disabled_and_admins_are_told() {
     })
     .await;
     assert_eq!(rx.received().len(), 1);
-}
-
-/// The bookings page as the signed-in demo owner sees it.
-async fn dashboard(app: &TestApp) -> String {
-    let res = app
-        .client
-        .get(format!("{}/bookings", app.base))
-        .send()
-        .await
-        .expect("page");
-    assert_eq!(res.status(), StatusCode::OK);
-    res.text().await.expect("html")
 }
 
 async fn demo_owner(app: &TestApp) -> String {
