@@ -207,23 +207,13 @@ async fn the_live_stream_announces_committed_changes() {
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let problem: serde_json::Value = anonymous.json().await.expect("problem json");
     assert_eq!(problem["code"], "unauthenticated", "{problem}");
-    let bad = app
-        .client
-        .get(format!("{}/live?since=yesterday", app.base))
-        .send()
-        .await
-        .expect("request");
+    let bad = app.get("/live?since=yesterday").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     let problem: serde_json::Value = bad.json().await.expect("problem json");
     assert_eq!(problem["code"], "invalid_query", "{problem}");
     assert_eq!(problem["field"], "since", "{problem}");
 
-    let mut stream = app
-        .client
-        .get(format!("{}/live", app.base))
-        .send()
-        .await
-        .expect("stream");
+    let mut stream = app.get("/live").await;
     assert_eq!(stream.status(), StatusCode::OK);
     assert!(
         stream.headers()["content-type"]
@@ -308,20 +298,14 @@ async fn the_live_stream_replays_what_changed_since_the_page_was_rendered() {
         created["id"].as_str().expect("id").to_string()
     };
     let missed = book().await;
-    let connect = |since: i64| {
-        app.client
-            .get(format!("{}/live?since={since}", app.base))
-            .send()
-    };
-    let mut late = connect(since).await.expect("stream");
+    let mut late = app.get(&format!("/live?since={since}")).await;
     assert_eq!(late.status(), StatusCode::OK);
     let seen = read_until(&mut late, &missed).await;
     assert!(seen.contains("\"entity_kind\":\"booking\""), "{seen}");
 
     // Connected after that change: the first booking it hears of is the next one.
-    let mut fresh = connect(chrono::Utc::now().timestamp_millis())
-        .await
-        .expect("stream");
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut fresh = app.get(&format!("/live?since={now}")).await;
     let next = book().await;
     let seen = read_until(&mut fresh, &next).await;
     assert!(!seen.contains(&missed), "replayed an older change: {seen}");

@@ -154,14 +154,18 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "login failed: {body}");
     }
 
-    /// GETs a page (or any text) with this app's cookies; it must answer 200.
-    pub async fn page(&self, path: &str) -> String {
-        let res = self
-            .client
+    /// GETs a path with this app's cookies.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
             .get(format!("{}{path}", self.base))
             .send()
             .await
-            .expect("request");
+            .expect("request")
+    }
+
+    /// GETs a page (or any text) with this app's cookies; it must answer 200.
+    pub async fn page(&self, path: &str) -> String {
+        let res = self.get(path).await;
         assert_eq!(res.status(), StatusCode::OK, "GET {path}");
         res.text().await.expect("body")
     }
