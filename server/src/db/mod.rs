@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 /// Opens the pool. `schema` puts PostgreSQL tables in their own schema (tests use a
@@ -58,6 +61,22 @@ pub fn sqlite_file(url: &str) -> Option<String> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
+/// Begins a transaction that is going to write. On SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`), waiting in the busy handler while another connection
+/// writes. A deferred transaction that reads first cannot start writing once another
+/// connection has committed after its read: SQLite refuses it with SQLITE_BUSY at once,
+/// and no waiting helps. PostgreSQL ignores the mode.
+pub async fn begin_write<C>(conn: &C) -> Result<DatabaseTransaction, DbErr>
+where
+    C: TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    conn.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {

@@ -1,9 +1,7 @@
 //! The SQL of the queue: claim a batch under a lease, and record a batch of outcomes.
 //! Both are single statements or one short transaction per batch, so throughput does
 //! not cost a round trip per job.
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
 
 use super::status;
 use crate::services::ids;
@@ -168,7 +166,7 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
     if batch.is_empty() {
         return Ok(());
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for chunk in batch.chunks(100) {
         let mut sql = String::from(
             "INSERT INTO job_attempts (id, job_id, attempt, worker, started_at, finished_at, outcome, error) VALUES ",

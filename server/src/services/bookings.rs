@@ -18,8 +18,7 @@ use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseConnection, DatabaseTransaction, EntityTrait, FromQueryResult, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, TransactionTrait,
-    sea_query::Expr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -406,7 +405,7 @@ impl BookingsPort for BookingsService {
     async fn create(&self, user: &CurrentUser, input: &BookingInput) -> AppResult<BookingView> {
         let org = org::load(&self.db, &user.org_id).await?;
         let v = input.validate(&org.currency)?;
-        let txn = self.db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         let p = place(&txn, &org, &v, None).await?;
         let now = Utc::now();
         let row = booking::ActiveModel {
@@ -463,7 +462,7 @@ impl BookingsPort for BookingsService {
     ) -> AppResult<BookingView> {
         let org = org::load(&self.db, &user.org_id).await?;
         let v = input.validate(&org.currency)?;
-        let txn = self.db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         let p = place(&txn, &org, &v, Some(id)).await?;
         let current = booking::Entity::find_by_id(id)
             .filter(booking::Column::OrganizationId.eq(&org.id))
@@ -552,7 +551,7 @@ impl BookingsPort for BookingsService {
     ) -> AppResult<BookingView> {
         let org = org::load(&self.db, &user.org_id).await?;
         let reason: String = reason.trim().chars().take(500).collect();
-        let txn = self.db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         // One conditional write: it succeeds only for the expected revision of a booking
         // that still holds its seats.
         let res = booking::Entity::update_many()

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
+    PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -87,7 +87,7 @@ impl ClientsPort for ClientsService {
     async fn create(&self, user: &CurrentUser, input: &ClientInput) -> AppResult<ClientView> {
         let v = input.validate()?;
         let now = Utc::now();
-        let txn = self.db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         let row = client::ActiveModel {
             id: Set(ids::new("cli")),
             organization_id: Set(user.org_id.clone()),
@@ -131,7 +131,7 @@ impl ClientsPort for ClientsService {
         input: &ClientInput,
     ) -> AppResult<ClientView> {
         let v = input.validate()?;
-        let txn = self.db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         let res = client::Entity::update_many()
             .col_expr(client::Column::Name, Expr::value(v.name.clone()))
             .col_expr(client::Column::Email, Expr::value(v.email.clone()))

@@ -9,7 +9,6 @@ use chrono::{Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 
 use crate::db::entities::{booking, client, invoice, invoice_line, organization, resource, user};
@@ -165,7 +164,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> Result<organization::Model, A
     }
     let tz: Tz = org.time_zone.parse().unwrap_or(Tz::UTC);
     let now = Utc::now();
-    let txn = db.begin().await.or_internal()?;
+    let txn = crate::db::begin_write(db).await.or_internal()?;
     let hours = |o: u16, c: u16| {
         serde_json::to_string(&OpeningHours::every_day(o * 60, c * 60)).unwrap_or_default()
     };

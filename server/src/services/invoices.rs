@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -136,7 +136,7 @@ impl InvoicesPort for InvoicesService {
     async fn create(&self, user: &CurrentUser, input: &InvoiceInput) -> AppResult<InvoiceView> {
         let org = org::load(&self.db, &user.org_id).await?;
         let v = input.validate(&org.currency)?;
-        let txn = self.db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         organization::Entity::update_many()
             .col_expr(
                 organization::Column::NextInvoiceNumber,
@@ -241,7 +241,7 @@ impl InvoicesPort for InvoicesService {
         id: &str,
         next: InvoiceStatus,
     ) -> AppResult<InvoiceView> {
-        let txn = self.db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         let current = find(&txn, &user.org_id, id).await?;
         let from = InvoiceStatus::parse(&current.status).unwrap_or(InvoiceStatus::Draft);
         if !from.can_become(next) {

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
 use crate::db::entities::{audit_log, organization, resource};
@@ -80,7 +80,7 @@ impl OrgPort for OrgService {
 
     async fn update(&self, user: &CurrentUser, input: &OrgSettingsInput) -> AppResult<OrgSettings> {
         let valid = input.validate(|z| z.parse::<Tz>().is_ok())?;
-        let txn = self.db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         let org = load(&txn, &user.org_id).await?;
         let before = settings(org.clone());
         let mut active: organization::ActiveModel = org.into();

@@ -9,7 +9,7 @@ use app::model::payment::{
 use app::ports::{AppResult, PaymentsPort};
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
-use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait, sea_query::OnConflict};
+use sea_orm::{ActiveValue::Set, EntityTrait, sea_query::OnConflict};
 use serde_json::json;
 
 use crate::db::entities::{payment_link, refund, stripe_settings};
@@ -184,7 +184,7 @@ impl PaymentsPort for PaymentsService {
                 .is_some(),
         );
         input.validate(stored)?;
-        let txn = db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(db).await.or_internal()?;
         let mut changed = Vec::new();
         if !input.secret_key.trim().is_empty() {
             vault
@@ -231,7 +231,7 @@ impl PaymentsPort for PaymentsService {
     async fn remove_stripe(&self, user: &CurrentUser) -> AppResult<()> {
         require_manager(user)?;
         let db = &self.stripe.db;
-        let txn = db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(db).await.or_internal()?;
         for name in [SECRET_KEY, WEBHOOK_SECRET] {
             self.stripe
                 .vault

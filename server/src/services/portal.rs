@@ -24,7 +24,7 @@ use http::request::Parts;
 use rand::RngCore;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationDef,
-    TransactionTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -295,7 +295,7 @@ impl PortalService {
         let token = URL_SAFE_NO_PAD.encode(raw);
         let now = stripe::now_ms();
         let id = ids::new("mt");
-        let txn = db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(db).await.or_internal()?;
         manage_token::Entity::update_many()
             .col_expr(manage_token::Column::RevokedAt, Expr::value(now))
             .filter(manage_token::Column::BookingId.eq(booking_id))
@@ -544,7 +544,7 @@ impl PortalPort for PortalService {
 
     async fn revoke_guest_link(&self, user: &CurrentUser, booking_id: &str) -> AppResult<()> {
         let db = &self.stripe.db;
-        let txn = db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(db).await.or_internal()?;
         manage_token::Entity::update_many()
             .col_expr(
                 manage_token::Column::RevokedAt,

@@ -14,7 +14,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, sea_query::Expr,
+    QuerySelect, sea_query::Expr,
 };
 use serde_json::{Value, json};
 
@@ -283,7 +283,7 @@ impl WebhooksService {
         from_ms: i64,
         to_ms: i64,
     ) -> AppResult<ReplayResult> {
-        let txn = self.db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         let failed = webhook_delivery::Entity::find()
             .filter(webhook_delivery::Column::EndpointId.eq(&ep.id))
             .filter(webhook_delivery::Column::Status.eq(status::FAILED))
@@ -485,7 +485,7 @@ impl WebhooksPort for WebhooksService {
             "endpoint_id": ep.id,
             "organization": o.slug,
         });
-        let txn = self.db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         let did = fanout::create(&txn, &ep, &event_id, TEST_EVENT, Utc::now(), &data)
             .await
             .or_internal()?;
@@ -652,7 +652,7 @@ impl WebhooksPort for WebhooksService {
                 detail: "This delivery already succeeded; use replay to send it again.".into(),
             });
         }
-        let txn = self.db.begin().await.or_internal()?;
+        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         self.requeue(&txn, &d, &ep).await?;
         txn.commit().await.or_internal()?;
         self.hub.jobs_enqueued();

@@ -6,7 +6,7 @@ use app::model::payment::{LinkStatus, Subject};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait, sea_query::Expr,
+    QueryFilter, QuerySelect, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -44,7 +44,7 @@ pub async fn apply(
     obs: &Observation,
 ) -> Result<payment_link::Model, DbErr> {
     let _turn = stripe.gate.enter().await;
-    let txn = stripe.db.begin().await?;
+    let txn = crate::db::begin_write(&stripe.db).await?;
     // Row lock on PostgreSQL, so two events for one link apply one after the other
     // (SQLite serializes writers anyway).
     let Some(cur) = payment_link::Entity::find_by_id(link_id)

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DbErr, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
@@ -124,7 +124,7 @@ async fn write(stripe: &Stripe, batch: &[Pending]) -> Result<Vec<Stored>, DbErr>
 
     // A webhook request waits on this write: it goes before the background writers.
     let _turn = stripe.gate.enter_first().await;
-    let txn = stripe.db.begin().await?;
+    let txn = crate::db::begin_write(&stripe.db).await?;
     let now = now_ms();
     let mut inserted: HashSet<String> = HashSet::with_capacity(candidates.len());
     for chunk in candidates.chunks(ROWS_PER_STATEMENT) {

@@ -3,10 +3,7 @@ use app::error::AppError;
 use app::model::auth::Actor;
 use app::model::payment::{LinkStatus, Subject};
 use chrono::Utc;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, SqlErr,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, SqlErr};
 use serde_json::json;
 
 use super::client::{CheckoutRequest, StripeError};
@@ -219,7 +216,7 @@ pub async fn create(
         completed_at: Set(None),
         checked_at: Set(None),
     };
-    let txn = stripe.db.begin().await.or_internal()?;
+    let txn = crate::db::begin_write(&stripe.db).await.or_internal()?;
     let inserted = payment_link::Entity::insert(row)
         .exec_without_returning(&txn)
         .await;
@@ -320,7 +317,7 @@ pub async fn expire(
         }
         Err(e) => return Err(provider_error(e)),
     }
-    let txn = stripe.db.begin().await.or_internal()?;
+    let txn = crate::db::begin_write(&stripe.db).await.or_internal()?;
     audit::record(
         &txn,
         actor,

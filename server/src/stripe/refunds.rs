@@ -3,9 +3,7 @@
 //! harmlessly, when Stripe's `charge.refunded` event arrives).
 use app::error::AppError;
 use app::model::auth::Actor;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 use super::client::StripeError;
@@ -61,7 +59,7 @@ pub async fn refund(
         }
         Err(e) => return Err(provider_error(e)),
     };
-    let txn = stripe.db.begin().await.or_internal()?;
+    let txn = crate::db::begin_write(&stripe.db).await.or_internal()?;
     refund::Entity::insert(refund::ActiveModel {
         id: Set(id.clone()),
         organization_id: Set(actor.org_id.clone()),

@@ -15,7 +15,7 @@ use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::OnConflict,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::OnConflict,
 };
 use zeroize::Zeroizing;
 
@@ -253,7 +253,7 @@ impl Vault {
                 .await?;
             let Some(last) = rows.last() else { break };
             after = last.id.clone();
-            let txn = db.begin().await?;
+            let txn = crate::db::begin_write(db).await?;
             for row in rows {
                 if row.key_id == primary.id {
                     report.already_current += 1;

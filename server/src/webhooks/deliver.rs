@@ -10,7 +10,6 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter, clock::Clock};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    TransactionTrait,
     sea_query::{Expr, ExprTrait, Func},
 };
 use serde_json::{Map, Value};
@@ -374,7 +373,7 @@ async fn record(
     a: &Attempt,
     verdict: &Verdict,
 ) -> Result<Option<Duration>, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = now_ms();
     let n = d.attempts + 1;
     webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {

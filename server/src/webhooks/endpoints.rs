@@ -4,7 +4,6 @@ use app::error::AppError;
 use app::model::webhook::EndpointInput;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 use serde_json::{Map, Value};
 use url::Url;
@@ -85,7 +84,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let txn = db.begin().await.or_internal()?;
+    let txn = crate::db::begin_write(db).await.or_internal()?;
     webhook_endpoint::Entity::insert(webhook_endpoint::ActiveModel::from(row.clone()))
         .exec_without_returning(&txn)
         .await
@@ -166,7 +165,7 @@ pub async fn update(
     url: &Url,
 ) -> Result<(), AppError> {
     let headers = merge_headers(db, vault, ep, &input.headers).await?;
-    let txn = db.begin().await.or_internal()?;
+    let txn = crate::db::begin_write(db).await.or_internal()?;
     let mut row: webhook_endpoint::ActiveModel = ep.clone().into();
     row.url = Set(url.to_string());
     row.description = Set(input.description.trim().into());
@@ -199,7 +198,7 @@ pub async fn rotate(
 ) -> Result<String, AppError> {
     let secret = signing::generate_secret();
     let next = ep.secret_version + 1;
-    let txn = db.begin().await.or_internal()?;
+    let txn = crate::db::begin_write(db).await.or_internal()?;
     vault
         .put(
             &txn,
@@ -239,7 +238,7 @@ pub async fn delete(
     vault: &Vault,
     ep: &webhook_endpoint::Model,
 ) -> Result<(), AppError> {
-    let txn = db.begin().await.or_internal()?;
+    let txn = crate::db::begin_write(db).await.or_internal()?;
     webhook_endpoint::Entity::delete_by_id(&ep.id)
         .exec(&txn)
         .await
