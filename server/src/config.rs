@@ -49,6 +49,9 @@ pub struct Config {
     /// Networks outbound calls may reach although private (e.g. `127.0.0.0/8` for a
     /// receiver on this machine). Everything private or reserved is refused otherwise.
     pub outbound_allow: String,
+    /// Reverse proxies in front of Hitch (e.g. `127.0.0.1` for nginx on this machine):
+    /// from them `X-Forwarded-For` names the client. From anyone else it is ignored.
+    pub trusted_proxies: String,
     /// Seconds a webhook receiver has to answer.
     pub webhook_timeout_seconds: u64,
     /// Stripe's API (a local fake's address in tests).
@@ -105,6 +108,7 @@ impl Default for Config {
             job_drain_seconds: 20,
             api_rate_per_second: 20,
             outbound_allow: String::new(),
+            trusted_proxies: String::new(),
             webhook_timeout_seconds: 15,
             stripe_api_base: "https://api.stripe.com".into(),
             stripe_link_hours: 24,
@@ -208,6 +212,7 @@ impl Config {
             });
         }
         self.outbound_policy()?;
+        self.trusted_proxies()?;
         if !(1..=60).contains(&self.webhook_timeout_seconds) {
             return Err(ConfigError::Invalid {
                 setting: "HITCH_WEBHOOK_TIMEOUT_SECONDS",
@@ -242,7 +247,7 @@ impl Config {
     /// when `HITCH_OUTBOUND_ALLOW` lists them.
     pub fn outbound_policy(&self) -> Result<crate::webhooks::OutboundPolicy, ConfigError> {
         let allow =
-            crate::webhooks::outbound::parse_allow(&self.outbound_allow).map_err(|problem| {
+            crate::webhooks::outbound::parse_networks(&self.outbound_allow).map_err(|problem| {
                 ConfigError::Invalid {
                     setting: "HITCH_OUTBOUND_ALLOW",
                     problem,
@@ -252,6 +257,15 @@ impl Config {
             allow,
             https_only: self.environment == Environment::Production,
         })
+    }
+
+    pub fn trusted_proxies(&self) -> Result<crate::routes::client_ip::TrustedProxies, ConfigError> {
+        crate::webhooks::outbound::parse_networks(&self.trusted_proxies)
+            .map(crate::routes::client_ip::TrustedProxies::new)
+            .map_err(|problem| ConfigError::Invalid {
+                setting: "HITCH_TRUSTED_PROXIES",
+                problem,
+            })
     }
 
     /// The vault's master keys. Production needs `HITCH_MASTER_KEY` or
@@ -344,6 +358,15 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("HITCH_MAX_BODY_BYTES")
+        );
+        let c = Config {
+            trusted_proxies: "nginx".into(),
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("HITCH_TRUSTED_PROXIES") && e.contains("`nginx`"),
+            "{e}"
         );
     }
 

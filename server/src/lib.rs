@@ -250,6 +250,11 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
             platform.metrics.clone(),
             metrics::track,
         ))
+        // `validate` has checked the list when the configuration was loaded.
+        .layer(middleware::from_fn_with_state(
+            config.trusted_proxies().unwrap_or_default(),
+            routes::client_ip::resolve,
+        ))
         .layer(middleware::from_fn_with_state(
             config.max_body_bytes,
             routes::limits::body_limit,

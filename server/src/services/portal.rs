@@ -5,7 +5,7 @@
 //! as the dashboard, acting as a user whose id is the token's `mt_` id, so the audit
 //! log records them as the guest. Failed lookups are limited per client address.
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,6 @@ use app::model::payment::{DepositState, Subject};
 use app::model::portal::{GuestLinkView, PortalView, RescheduleInput, SCOPES};
 use app::ports::{AppResult, BookingsPort, PortalPort};
 use async_trait::async_trait;
-use axum::extract::ConnectInfo;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{Duration as ChronoDuration, NaiveTime, TimeZone, Utc};
 use http::request::Parts;
@@ -30,6 +29,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::db::entities::{booking, manage_token, organization, payment_link};
+use crate::routes::client_ip::ClientIp;
 use crate::services::bookings::{self, BookingsService};
 use crate::services::{OrInternal, audit, ids, org};
 use crate::stripe::{self, Stripe};
@@ -117,10 +117,7 @@ fn not_found() -> AppError {
 }
 
 fn client_ip(parts: &Parts) -> Option<IpAddr> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+    parts.extensions.get::<ClientIp>().map(|c| c.0)
 }
 
 impl PortalService {

@@ -157,8 +157,9 @@ fn reserved(ip: IpAddr) -> bool {
     }
 }
 
-/// Parses `HITCH_OUTBOUND_ALLOW`: networks or single addresses, comma-separated.
-pub fn parse_allow(list: &str) -> Result<Vec<IpNet>, String> {
+/// Parses a list of networks or single addresses, comma-separated
+/// (`HITCH_OUTBOUND_ALLOW`, `HITCH_TRUSTED_PROXIES`).
+pub fn parse_networks(list: &str) -> Result<Vec<IpNet>, String> {
     list.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -225,14 +226,14 @@ mod tests {
     #[test]
     fn the_allow_list_opens_a_network_and_nothing_else() {
         let p = OutboundPolicy {
-            allow: parse_allow("127.0.0.0/8, ::1").unwrap(),
+            allow: parse_networks("127.0.0.0/8, ::1").unwrap(),
             https_only: false,
         };
         assert!(p.permits("127.0.0.1".parse().unwrap()));
         assert!(p.permits("::1".parse().unwrap()));
         assert!(p.permits("::ffff:127.0.0.1".parse().unwrap()));
         assert!(!p.permits("10.0.0.1".parse().unwrap()));
-        assert!(parse_allow("not-a-net").is_err());
+        assert!(parse_networks("not-a-net").is_err());
     }
 
     #[test]

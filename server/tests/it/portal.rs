@@ -111,6 +111,53 @@ async fn a_guest_sees_their_booking_and_a_wrong_link_reveals_nothing() {
     assert_eq!(body["code"], "rate_limited");
 }
 
+/// A guest's request as it arrives through a reverse proxy that says who it came from.
+async fn via_proxy(app: &TestApp, forwarded_for: &str, token: &str) -> (StatusCode, Value) {
+    let res = guest()
+        .post(format!("{}/rpc/portal/view", app.base))
+        .header("X-Forwarded-For", forwarded_for)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("request");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Behind nginx every guest arrives from 127.0.0.1. Trusting it, the guessing limit
+/// follows the guest's own address, so one guesser does not lock out everyone; not
+/// trusting it (the default), a made-up `X-Forwarded-For` buys no fresh guesses.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_guessing_limit_is_per_guest() {
+    let Some(app) = TestApp::spawn_with(|c| c.trusted_proxies = "127.0.0.1, ::1".into()).await
+    else {
+        return;
+    };
+    app.sign_in().await;
+    let (_, token) = booking_with_link(&app, 5, "").await;
+    for _ in 0..30 {
+        let (status, _) = via_proxy(&app, "203.0.113.7", "guess").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (status, body) = via_proxy(&app, "203.0.113.7", &token).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    // What a client writes left of the proxy's entry proves nothing.
+    let (status, body) = via_proxy(&app, "198.51.100.1, 203.0.113.7", &token).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (status, body) = via_proxy(&app, "203.0.113.8", &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let Some(untrusting) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    let (_, token) = booking_with_link(&untrusting, 5, "").await;
+    for n in 0..30 {
+        via_proxy(&untrusting, &format!("203.0.113.{n}"), "guess").await;
+    }
+    let (status, body) = via_proxy(&untrusting, "198.51.100.77", &token).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+}
+
 #[tokio::test]
 async fn a_guest_cancels_before_the_cutoff_and_it_is_audited_as_the_guest() {
     let Some(app) = TestApp::spawn_signed_in().await else {
