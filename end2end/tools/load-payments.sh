@@ -70,5 +70,5 @@ for c in 8 16; do
   offset=$((offset + 160000))
 done
 if [ "$backend" = sqlite ]; then
-  python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print('events stored:', c.execute('select count(*) from stripe_events').fetchone()[0], '/ jobs done:', c.execute(\"select count(*) from jobs where kind='stripe.event' and status='done'\").fetchone()[0])" "$work/hitch.db"
+  python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print('events stored:', c.execute('select count(*) from stripe_events').fetchone()[0], '/ processed:', c.execute('select count(*) from stripe_events where processed_at is not null').fetchone()[0], '/ processing jobs:', c.execute(\"select count(*) from jobs where kind='stripe.events'\").fetchone()[0])" "$work/hitch.db"
 fi

@@ -7,6 +7,7 @@ mod m20261122_000003_job_leases;
 mod m20261122_000004_webhooks;
 mod m20261123_000005_payments;
 mod m20261123_000006_portal;
+mod m20261203_000007_stripe_pending;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_webhooks::Migration),
             Box::new(m20261123_000005_payments::Migration),
             Box::new(m20261123_000006_portal::Migration),
+            Box::new(m20261203_000007_stripe_pending::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! Group commit for Stripe's inbound events. Every request hands its verified event to
 //! one writer task and waits for the answer; the writer stores everything that arrived
-//! meanwhile in one transaction (events, then a processing job for each new one) and
+//! meanwhile in one transaction (the events, then a processing job for each organization with new ones) and
 //! answers all of them after the commit. Under load that is one commit for dozens of
 //! events instead of one each, which is what lets a single SQLite writer keep up; an
 //! event is still acknowledged only once it is durable.
@@ -8,7 +8,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DbErr, Value};
-use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Stripe, now_ms, process};
@@ -158,13 +157,15 @@ async fn write(stripe: &Stripe, batch: &[Pending]) -> Result<Vec<Stored>, DbErr>
             inserted.insert(row.try_get::<String>("", "id")?);
         }
     }
-    let new_jobs: Vec<NewJob> = candidates
+    // One processing job per organization with new events: it drains them all.
+    let mut orgs: Vec<&str> = candidates
         .iter()
         .filter(|(_, id)| inserted.contains(id))
-        .map(|(i, id)| {
-            NewJob::new(process::KIND, json!({ "event": id })).org(&batch[*i].event.org_id)
-        })
+        .map(|(i, _)| batch[*i].event.org_id.as_str())
         .collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    let new_jobs: Vec<NewJob> = orgs.into_iter().map(process::job).collect();
     if !new_jobs.is_empty() {
         jobs::enqueue_kind(&txn, &new_jobs, process::MAX_ATTEMPTS, process::TIMEOUT).await?;
     }

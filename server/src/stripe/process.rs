@@ -1,22 +1,43 @@
-//! The `stripe.event` job: reads a stored Stripe event and applies it to the payment
-//! link it concerns. Events about sessions or payments Hitch did not create are marked
-//! ignored; a stored event is processed once (its `processed_at`), however often the job
-//! or Stripe repeats itself.
+//! The `stripe.events` job: applies an organization's stored Stripe events, oldest
+//! first, to the payment links they concern. Events about sessions or payments Hitch did
+//! not create are marked ignored; a stored event is processed once (its `processed_at`),
+//! however often the job or Stripe repeats itself.
+//!
+//! One job drains every pending event of its organization, so the webhook's intake
+//! enqueues one job per organization per stored batch rather than one per event: under
+//! a burst, a job row with its claim and outcome was most of what each event wrote.
+//! At most one such job runs per organization at a time.
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::Value;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::{Value, json};
 
 use super::state::{Observation, Payment};
 use super::{Stripe, effects, now_ms};
 use crate::db::entities::{payment_link, stripe_event};
-use crate::jobs::{Backoff, Handler, JobContext, JobError, Kind, Registry};
+use crate::jobs::{self, Backoff, Handler, JobContext, JobError, Kind, NewJob, Registry};
 
-pub const KIND: &str = "stripe.event";
+pub const KIND: &str = "stripe.events";
+/// The one-job-per-event kind of earlier versions: such jobs still queued after an
+/// upgrade drain their organization like the new kind.
+const LEGACY_KIND: &str = "stripe.event";
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_ATTEMPTS: i32 = 20;
+/// Events read and recorded together.
+const PAGE: u64 = 200;
+/// A job that has worked this long hands the rest to a fresh job, well before the
+/// timeout would cut it off.
+const BUDGET: Duration = Duration::from_secs(20);
+
+/// The job that applies `org_id`'s pending events.
+pub fn job(org_id: &str) -> NewJob {
+    NewJob::new(KIND, json!({}))
+        .org(org_id)
+        .limit_per(format!("{KIND}:{org_id}"), 1)
+}
 
 /// Which link an event is about, and what it says; `Err` names why it is ignored.
 async fn interpret(
@@ -112,58 +133,113 @@ struct Process {
     stripe: Stripe,
 }
 
+impl Process {
+    /// What applying one event did, for its `outcome`; `Err` when it should be tried
+    /// again (the database failed).
+    async fn apply(&self, ev: &stripe_event::Model) -> Result<String, String> {
+        let Ok(body) = serde_json::from_str::<Value>(&ev.payload) else {
+            // The endpoint parsed it before storing it, so this is a damaged row.
+            return Ok("ignored: the stored event is not JSON".into());
+        };
+        let object = body.pointer("/data/object").cloned().unwrap_or(Value::Null);
+        match interpret(&self.stripe, &ev.organization_id, &ev.event_type, &object).await {
+            Ok((link, obs)) => {
+                let after = effects::apply(&self.stripe, &link.id, &obs)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(if effects::state_of(&after) == effects::state_of(&link) {
+                    format!("no change to {} (already known)", link.id)
+                } else {
+                    format!("applied to {}", link.id)
+                })
+            }
+            Err(why) if why.starts_with("database:") => Err(why),
+            Err(why) => Ok(format!("ignored: {why}")),
+        }
+    }
+
+    /// Marks events processed, in one transaction.
+    async fn record(&self, done: &[(String, String)]) -> Result<(), DbErr> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        let _turn = self.stripe.gate.enter().await;
+        let txn = crate::db::begin_write(&self.stripe.db).await?;
+        let now = now_ms();
+        for (id, outcome) in done {
+            stripe_event::Entity::update_many()
+                .col_expr(stripe_event::Column::ProcessedAt, Expr::value(now))
+                .col_expr(stripe_event::Column::Outcome, Expr::value(outcome.clone()))
+                .filter(stripe_event::Column::Id.eq(id.as_str()))
+                .filter(stripe_event::Column::ProcessedAt.is_null())
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await
+    }
+}
+
 #[async_trait]
 impl Handler for Process {
     async fn run(&self, job: &JobContext) -> Result<(), JobError> {
-        let id = job.payload["event"]
-            .as_str()
-            .ok_or_else(|| JobError::Fatal("payload needs `event`".into()))?;
-        let db = &self.stripe.db;
-        let Some(ev) = stripe_event::Entity::find_by_id(id)
-            .one(db)
-            .await
-            .map_err(|e| JobError::Retry(e.to_string()))?
-        else {
-            return Ok(());
-        };
-        if ev.processed_at.is_some() {
-            return Ok(());
-        }
-        let body: Value = serde_json::from_str(&ev.payload)
-            .map_err(|e| JobError::Fatal(format!("stored event is not JSON: {e}")))?;
-        let object = body.pointer("/data/object").cloned().unwrap_or(Value::Null);
-        let outcome =
-            match interpret(&self.stripe, &ev.organization_id, &ev.event_type, &object).await {
-                Ok((link, obs)) => {
-                    let after = effects::apply(&self.stripe, &link.id, &obs)
-                        .await
-                        .map_err(|e| JobError::Retry(e.to_string()))?;
-                    if effects::state_of(&after) == effects::state_of(&link) {
-                        format!("no change to {} (already known)", link.id)
-                    } else {
-                        format!("applied to {}", link.id)
+        let org = job
+            .org_id
+            .as_deref()
+            .ok_or_else(|| JobError::Fatal("the job names no organization".into()))?;
+        let retry = |e: DbErr| JobError::Retry(e.to_string());
+        let started = Instant::now();
+        loop {
+            let page = stripe_event::Entity::find()
+                .filter(stripe_event::Column::OrganizationId.eq(org))
+                .filter(stripe_event::Column::ProcessedAt.is_null())
+                .order_by_asc(stripe_event::Column::Created)
+                .order_by_asc(stripe_event::Column::ReceivedAt)
+                .order_by_asc(stripe_event::Column::Id)
+                .limit(PAGE)
+                .all(&self.stripe.db)
+                .await
+                .map_err(retry)?;
+            let full = page.len() as u64 == PAGE;
+            let mut done = Vec::with_capacity(page.len());
+            let mut failed = None;
+            for ev in page {
+                match self.apply(&ev).await {
+                    Ok(outcome) => done.push((ev.id, outcome)),
+                    // The rest waits for the retry, so events still apply in order.
+                    Err(why) => {
+                        failed = Some(why);
+                        break;
                     }
                 }
-                Err(why) if why.starts_with("database:") => return Err(JobError::Retry(why)),
-                Err(why) => format!("ignored: {why}"),
-            };
-        let mut row: stripe_event::ActiveModel = ev.into();
-        row.processed_at = Set(Some(now_ms()));
-        row.outcome = Set(Some(outcome));
-        let _turn = self.stripe.gate.enter().await;
-        row.update(db)
-            .await
-            .map_err(|e| JobError::Retry(e.to_string()))?;
-        Ok(())
+            }
+            self.record(&done).await.map_err(retry)?;
+            if let Some(why) = failed {
+                return Err(JobError::Retry(why));
+            }
+            if !full {
+                return Ok(());
+            }
+            if started.elapsed() > BUDGET {
+                let next = [self::job(org)];
+                jobs::enqueue_kind(&self.stripe.db, &next, MAX_ATTEMPTS, TIMEOUT)
+                    .await
+                    .map_err(retry)?;
+                self.stripe.hub.jobs_enqueued();
+                return Ok(());
+            }
+        }
     }
 }
 
 pub fn register(registry: &mut Registry, stripe: Stripe) {
-    registry.add(Kind {
-        name: KIND,
-        timeout: TIMEOUT,
-        max_attempts: MAX_ATTEMPTS,
-        backoff: Backoff::new(Duration::from_secs(5), Duration::from_secs(1800)),
-        handler: Arc::new(Process { stripe }),
-    });
+    let handler = Arc::new(Process { stripe });
+    for name in [KIND, LEGACY_KIND] {
+        registry.add(Kind {
+            name,
+            timeout: TIMEOUT,
+            max_attempts: MAX_ATTEMPTS,
+            backoff: Backoff::new(Duration::from_secs(5), Duration::from_secs(1800)),
+            handler: handler.clone(),
+        });
+    }
 }
