@@ -1,9 +1,9 @@
 //! Group commit for Stripe's inbound events. Every request hands its verified event to
 //! one writer task and waits for the answer; the writer stores everything that arrived
-//! meanwhile in one transaction (the events, then a processing job for each organization with new ones) and
-//! answers all of them after the commit. Under load that is one commit for dozens of
-//! events instead of one each, which is what lets a single SQLite writer keep up; an
-//! event is still acknowledged only once it is durable.
+//! meanwhile in one transaction (the events, then a processing job for each
+//! organization with new ones) and answers all of them after the commit. Under load
+//! that is one commit for dozens of events instead of one each, which is what lets a
+//! single SQLite writer keep up; an event is still acknowledged only once it is durable.
 use std::collections::HashSet;
 use std::time::Duration;
 
