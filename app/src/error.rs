@@ -47,7 +47,7 @@ pub enum AppError {
     PayloadTooLarge { limit_bytes: u64 },
     #[error("Could not reach the server: {detail}")]
     Network { detail: String },
-    /// Too many failed attempts from one client (guessing guest links).
+    /// Too many failed attempts (guessed guest links, wrong passwords).
     #[error("{detail}")]
     #[serde(rename = "rate_limited")]
     TooManyRequests { detail: String },

@@ -81,6 +81,8 @@ pub struct Platform {
     pub stripe_intake: stripe::intake::Intake,
     /// Failed guest-link lookups per client address (the guessing limit).
     pub portal_guesses: services::portal::Guesses,
+    /// Wrong passwords per account and address (the sign-in throttle).
+    pub sign_in_limits: services::auth::SignInLimits,
     /// Turns for SQLite's single writer, shared by the busiest writers.
     pub write_gate: db::WriteGate,
 }
@@ -121,7 +123,8 @@ impl Platform {
             outbound,
             stripe,
             stripe_secrets: stripe::inbound::SecretCache::default(),
-            portal_guesses: services::portal::Guesses::default(),
+            portal_guesses: services::portal::guesses(),
+            sign_in_limits: services::auth::SignInLimits::default(),
             write_gate,
             db,
         })
@@ -142,7 +145,10 @@ pub fn portal_service(p: &Platform) -> PortalService {
 pub fn ports(p: &Platform) -> Ports {
     let db = &p.db;
     Ports {
-        auth: Arc::new(AuthService { db: db.clone() }),
+        auth: Arc::new(AuthService {
+            db: db.clone(),
+            limits: p.sign_in_limits.clone(),
+        }),
         bookings: Arc::new(BookingsService {
             db: db.clone(),
             hub: p.hub.clone(),

@@ -15,6 +15,13 @@ use ipnet::IpNet;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
+impl ClientIp {
+    /// The address `resolve` found for this request, if it ran.
+    pub fn of(parts: &http::request::Parts) -> Option<IpAddr> {
+        parts.extensions.get::<ClientIp>().map(|c| c.0)
+    }
+}
+
 /// The networks whose `X-Forwarded-For` is believed.
 #[derive(Clone, Default)]
 pub struct TrustedProxies(Arc<Vec<IpNet>>);

@@ -1,13 +1,13 @@
 //! Downloads that are plain GETs, so a link is enough: the delivery log as CSV for the
 //! signed-in dashboard, and a booking's `.ics` for the guest holding its manage link.
 use app::model::webhook::DeliveryFilter;
-use app::ports::{AuthPort, WebhooksPort};
+use app::ports::WebhooksPort;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 
 use crate::Platform;
-use crate::services::auth::AuthService;
+use crate::services::auth;
 use crate::services::webhooks::WebhooksService;
 
 /// `/webhooks/deliveries.csv`: the delivery log with the page's filters (10,000 rows at most).
@@ -16,8 +16,7 @@ pub async fn deliveries_csv(
     Query(filter): Query<DeliveryFilter>,
     parts: Parts,
 ) -> Response {
-    let auth = AuthService { db: p.db.clone() };
-    let user = match auth.current_user(&parts).await {
+    let user = match auth::session_user(&p.db, &parts).await {
         Ok(Some(u)) if u.role.can_manage() => u,
         Ok(Some(_)) => {
             return (

@@ -5,7 +5,6 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use app::error::AppError;
-use app::ports::AuthPort;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -14,7 +13,7 @@ use tokio_stream::{Stream, StreamExt, wrappers::BroadcastStream};
 
 use crate::Platform;
 use crate::routes::api::problem::{ApiQuery, Problem};
-use crate::services::auth::AuthService;
+use crate::services::auth;
 
 #[derive(Deserialize)]
 pub struct Since {
@@ -26,9 +25,7 @@ pub async fn stream(
     ApiQuery(q): ApiQuery<Since>,
     parts: Parts,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
-    let auth = AuthService { db: p.db.clone() };
-    let user = auth
-        .current_user(&parts)
+    let user = auth::session_user(&p.db, &parts)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let org = user.org_id;

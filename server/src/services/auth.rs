@@ -1,5 +1,7 @@
 //! Sign-in with argon2 password hashes and cookie sessions (tower-sessions).
+use std::net::IpAddr;
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use app::error::AppError;
 use app::model::auth::{CurrentUser, Role};
@@ -19,6 +21,8 @@ use sea_orm::{
 use tower_sessions::Session;
 
 use crate::db::entities::{organization, session, user};
+use crate::routes::client_ip::ClientIp;
+use crate::services::throttle::{self, FailureLimit};
 use crate::services::{OrInternal, internal, webhooks};
 
 const SESSION_USER: &str = "uid";
@@ -52,6 +56,59 @@ static DUMMY_HASH: std::sync::LazyLock<String> =
 
 pub struct AuthService {
     pub db: DatabaseConnection,
+    pub limits: SignInLimits,
+}
+
+/// Wrong passwords allowed within [`SIGN_IN_WINDOW`] before sign-in pauses: for one
+/// account from one address (someone guessing a manager's password), from one address
+/// over any accounts (someone trying a list of emails), and for one account from
+/// anywhere (many machines guessing one password). Refused attempts are not checked
+/// against the hash, so a guesser cannot keep the CPU busy with argon2 either.
+const PER_ACCOUNT_AND_ADDRESS: u32 = 5;
+const PER_ADDRESS: u32 = 30;
+const PER_ACCOUNT: u32 = 50;
+const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// The sign-in throttle, shared by every request of the process.
+#[derive(Clone)]
+pub struct SignInLimits {
+    pair: FailureLimit<(Option<IpAddr>, String)>,
+    address: FailureLimit<IpAddr>,
+    account: FailureLimit<String>,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        Self {
+            pair: FailureLimit::new(PER_ACCOUNT_AND_ADDRESS, SIGN_IN_WINDOW),
+            address: FailureLimit::new(PER_ADDRESS, SIGN_IN_WINDOW),
+            account: FailureLimit::new(PER_ACCOUNT, SIGN_IN_WINDOW),
+        }
+    }
+}
+
+impl SignInLimits {
+    /// How long this address must wait before trying `email` again, if it must.
+    fn wait(&self, ip: Option<IpAddr>, email: &str) -> Option<Duration> {
+        let pair = self.pair.wait(&(ip, email.to_string()));
+        let address = ip.and_then(|ip| self.address.wait(&ip));
+        let account = self.account.wait(&email.to_string());
+        [pair, address, account].into_iter().flatten().max()
+    }
+
+    fn failed(&self, ip: Option<IpAddr>, email: &str) {
+        self.pair.failed((ip, email.to_string()));
+        if let Some(ip) = ip {
+            self.address.failed(ip);
+        }
+        self.account.failed(email.to_string());
+    }
+
+    /// A right password forgives this address its typos for the account; what others
+    /// tried still counts.
+    fn succeeded(&self, ip: Option<IpAddr>, email: &str) {
+        self.pair.clear(&(ip, email.to_string()));
+    }
 }
 
 /// The signed-in user, found once per page request by the sign-in guard
@@ -211,6 +268,16 @@ impl UserWithOrg {
 impl AuthPort for AuthService {
     async fn login(&self, parts: &Parts, email: &str, password: &str) -> AppResult<CurrentUser> {
         let email = email.trim().to_lowercase();
+        let ip = ClientIp::of(parts);
+        if let Some(wait) = self.limits.wait(ip, &email) {
+            tracing::warn!(email = %email, ip = ?ip, "sign-in paused after repeated wrong passwords");
+            return Err(AppError::TooManyRequests {
+                detail: format!(
+                    "Too many wrong passwords. For your security, sign-in is paused: please try again in {}.",
+                    throttle::minutes(wait)
+                ),
+            });
+        }
         let found = user::Entity::find()
             .filter(user::Column::Email.eq(&email))
             .one(&self.db)
@@ -227,8 +294,10 @@ impl AuthPort for AuthService {
             .or_internal()?;
         let Some(found) = found.filter(|_| ok) else {
             tracing::info!(email = %email, "sign-in refused");
+            self.limits.failed(ip, &email);
             return Err(AppError::BadCredentials);
         };
+        self.limits.succeeded(ip, &email);
         let session = session(parts)?;
         // A new session id at sign-in, so a planted cookie cannot ride along.
         session.cycle_id().await.or_internal()?;

@@ -12,6 +12,7 @@ pub mod payments;
 pub mod platform;
 pub mod portal;
 pub mod sql;
+pub mod throttle;
 pub mod webhooks;
 
 use app::error::AppError;

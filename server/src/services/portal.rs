@@ -4,10 +4,8 @@
 //! until a day after its booking ends. Guest actions go through the same booking rules
 //! as the dashboard, acting as a user whose id is the token's `mt_` id, so the audit
 //! log records them as the guest. Failed lookups are limited per client address.
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use app::error::AppError;
 use app::model::auth::{Actor, CurrentUser, Role};
@@ -31,6 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::db::entities::{booking, manage_token, organization, payment_link};
 use crate::routes::client_ip::ClientIp;
 use crate::services::bookings::{self, BookingsService};
+use crate::services::throttle::{self, FailureLimit};
 use crate::services::{OrInternal, audit, ids, org};
 use crate::stripe::{self, Stripe};
 
@@ -48,32 +47,11 @@ pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Counts failed lookups per address; the guessing limit.
-#[derive(Clone, Default)]
-pub struct Guesses(Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>);
+/// Failed lookups per client address: the guessing limit.
+pub type Guesses = FailureLimit<IpAddr>;
 
-impl Guesses {
-    fn blocked(&self, ip: Option<IpAddr>) -> bool {
-        let (Some(ip), Ok(map)) = (ip, self.0.lock()) else {
-            return false;
-        };
-        map.get(&ip)
-            .is_some_and(|(since, n)| since.elapsed() < FAILURE_WINDOW && *n >= MAX_FAILURES)
-    }
-
-    fn failed(&self, ip: Option<IpAddr>) {
-        let (Some(ip), Ok(mut map)) = (ip, self.0.lock()) else {
-            return;
-        };
-        if map.len() > 10_000 {
-            map.retain(|_, (since, _)| since.elapsed() < FAILURE_WINDOW);
-        }
-        let e = map.entry(ip).or_insert((Instant::now(), 0));
-        if e.0.elapsed() >= FAILURE_WINDOW {
-            *e = (Instant::now(), 0);
-        }
-        e.1 += 1;
-    }
+pub fn guesses() -> Guesses {
+    FailureLimit::new(MAX_FAILURES, FAILURE_WINDOW)
 }
 
 pub struct PortalService {
@@ -116,18 +94,16 @@ fn not_found() -> AppError {
     }
 }
 
-fn client_ip(parts: &Parts) -> Option<IpAddr> {
-    parts.extensions.get::<ClientIp>().map(|c| c.0)
-}
-
 impl PortalService {
     /// Finds the booking behind `token`, or a "not found" that says nothing more.
     pub async fn open(&self, parts: &Parts, token: &str) -> AppResult<Opened> {
-        let ip = client_ip(parts);
-        if self.guesses.blocked(ip) {
+        let ip = ClientIp::of(parts);
+        if let Some(wait) = ip.and_then(|ip| self.guesses.wait(&ip)) {
             return Err(AppError::TooManyRequests {
-                detail: "Too many wrong links from your connection. Please wait a few minutes."
-                    .into(),
+                detail: format!(
+                    "Too many wrong links from your connection. Please try again in {}.",
+                    throttle::minutes(wait)
+                ),
             });
         }
         let db = &self.stripe.db;
@@ -148,7 +124,9 @@ impl PortalService {
             None
         };
         let Some((t, b)) = found else {
-            self.guesses.failed(ip);
+            if let Some(ip) = ip {
+                self.guesses.failed(ip);
+            }
             return Err(not_found());
         };
         if t.revoked_at.is_some() {

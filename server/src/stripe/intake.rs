@@ -1,7 +1,8 @@
 //! Group commit for Stripe's inbound events. Every request hands its verified event to
 //! one writer task and waits for the answer; the writer stores everything that arrived
 //! meanwhile in one transaction (the events, then a processing job for each
-//! organization with new ones) and answers all of them after the commit. Under load
+//! organization with new ones and none waiting) and answers all of them after the
+//! commit. Under load
 //! that is one commit for dozens of events instead of one each, which is what lets a
 //! single SQLite writer keep up; an event is still acknowledged only once it is durable.
 use std::collections::HashSet;
@@ -157,7 +158,8 @@ async fn write(stripe: &Stripe, batch: &[Pending]) -> Result<Vec<Stored>, DbErr>
             inserted.insert(row.try_get::<String>("", "id")?);
         }
     }
-    // One processing job per organization with new events: it drains them all.
+    // A processing job for each organization with new events, unless one is already
+    // waiting to start: it drains them all.
     let mut orgs: Vec<&str> = candidates
         .iter()
         .filter(|(_, id)| inserted.contains(id))
@@ -165,7 +167,12 @@ async fn write(stripe: &Stripe, batch: &[Pending]) -> Result<Vec<Stored>, DbErr>
         .collect();
     orgs.sort_unstable();
     orgs.dedup();
-    let new_jobs: Vec<NewJob> = orgs.into_iter().map(process::job).collect();
+    let waiting = process::waiting_jobs(&txn, &orgs).await?;
+    let new_jobs: Vec<NewJob> = orgs
+        .into_iter()
+        .filter(|o| !waiting.contains(*o))
+        .map(process::job)
+        .collect();
     if !new_jobs.is_empty() {
         jobs::enqueue_kind(&txn, &new_jobs, process::MAX_ATTEMPTS, process::TIMEOUT).await?;
     }

@@ -4,20 +4,26 @@
 //! however often the job or Stripe repeats itself.
 //!
 //! One job drains every pending event of its organization, so the webhook's intake
-//! enqueues one job per organization per stored batch rather than one per event: under
-//! a burst, a job row with its claim and outcome was most of what each event wrote.
-//! At most one such job runs per organization at a time.
+//! enqueues a job for an organization only when none is waiting to start (see
+//! [`waiting_jobs`]), rather than one per event: under a burst, a job row with its
+//! claim and outcome was most of what each event wrote. At most one such job runs per
+//! organization at a time.
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use serde_json::{Value, json};
 
 use super::state::{Observation, Payment};
 use super::{Stripe, effects, now_ms};
 use crate::db::entities::{payment_link, stripe_event};
+use crate::jobs::queue::{placeholders, stmt};
 use crate::jobs::{self, Backoff, Handler, JobContext, JobError, Kind, NewJob, Registry};
 
 pub const KIND: &str = "stripe.events";
@@ -37,6 +43,43 @@ pub fn job(org_id: &str) -> NewJob {
     NewJob::new(KIND, json!({}))
         .org(org_id)
         .limit_per(format!("{KIND}:{org_id}"), 1)
+}
+
+/// The organizations among `orgs` whose processing job is queued and has not started:
+/// it will read events stored with `txn`, so those need no job of their own. Under a
+/// burst this is what keeps the queue from holding a job per stored batch.
+///
+/// A worker must not start such a job between this read and the commit, or it could
+/// read the pending events before these are visible and finish without them. On
+/// SQLite the write lock that `txn` holds keeps every claim out; on PostgreSQL the
+/// rows are locked until the commit, and a claim skips locked rows.
+pub async fn waiting_jobs(
+    txn: &impl ConnectionTrait,
+    orgs: &[&str],
+) -> Result<HashSet<String>, DbErr> {
+    if orgs.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let lock = match txn.get_database_backend() {
+        DbBackend::Postgres => "FOR UPDATE",
+        _ => "",
+    };
+    let mut values: Vec<sea_orm::Value> =
+        orgs.iter().map(|o| format!("{KIND}:{o}").into()).collect();
+    values.push(now_ms().into());
+    let sql = format!(
+        "SELECT organization_id FROM jobs
+         WHERE concurrency_key IN ({keys}) AND status = '{queued}' AND attempts = 0
+           AND run_at <= ${now}
+         ORDER BY id {lock}",
+        keys = placeholders(1, orgs.len()),
+        queued = jobs::status::QUEUED,
+        now = orgs.len() + 1,
+    );
+    let rows = txn.query_all_raw(stmt(txn, &sql, values)).await?;
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "organization_id"))
+        .collect()
 }
 
 /// Which link an event is about, and what it says; `Err` names why it is ignored.

@@ -1,6 +1,105 @@
 use reqwest::StatusCode;
+use sea_orm::EntityTrait;
+use serde_json::Value;
+use server::db::entities::organization;
+use server::services::demo;
 
 use crate::support::TestApp;
+
+const OWNER: &str = "owner@demo.hitch.test";
+const OWNER_PASSWORD: &str = "hitch-demo-2026";
+
+/// A sign-in from `address`, as a proxy Hitch trusts would report it, on a fresh client.
+async fn sign_in_from(
+    app: &TestApp,
+    address: &str,
+    email: &str,
+    password: &str,
+) -> (StatusCode, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/rpc/auth/login", app.base))
+        .header("X-Forwarded-For", address)
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("login");
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Five wrong passwords for one account from one address pause that account there for
+/// 15 minutes, even for the right password; the manager at another address, and
+/// another account from the same one, still get in. Typos followed by the right
+/// password are forgiven.
+#[tokio::test]
+async fn repeated_wrong_passwords_pause_sign_in_for_that_account_and_address() {
+    let Some(app) = TestApp::spawn_with(|c| c.trusted_proxies = "127.0.0.1, ::1".into()).await
+    else {
+        return;
+    };
+    let org = organization::Entity::find_by_id(&app.org_id)
+        .one(&app.db)
+        .await
+        .expect("org")
+        .expect("demo org");
+    let role = app::model::auth::Role::Admin;
+    demo::upsert_user(
+        &app.db,
+        &org,
+        "host@demo.hitch.test",
+        "Host",
+        "host-password-1",
+        role,
+    )
+    .await
+    .expect("second user");
+
+    let attacker = "203.0.113.9";
+    for _ in 0..4 {
+        let (status, _) = sign_in_from(&app, attacker, OWNER, "guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _) = sign_in_from(&app, attacker, OWNER, OWNER_PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "four typos, then the right password"
+    );
+    for _ in 0..5 {
+        let (status, _) = sign_in_from(&app, attacker, &OWNER.to_uppercase(), "guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = sign_in_from(&app, attacker, OWNER, OWNER_PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["code"], "rate_limited");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("try again in 15 minutes"), "{detail}");
+
+    let (status, body) = sign_in_from(&app, "198.51.100.4", OWNER, OWNER_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "the owner elsewhere: {body}");
+    let (status, body) =
+        sign_in_from(&app, attacker, "host@demo.hitch.test", "host-password-1").await;
+    assert_eq!(status, StatusCode::OK, "another account from there: {body}");
+}
+
+/// One address trying a list of emails is paused after 30 wrong sign-ins in all.
+#[tokio::test]
+async fn an_address_trying_many_accounts_is_paused() {
+    let Some(app) = TestApp::spawn_with(|c| c.trusted_proxies = "127.0.0.1, ::1".into()).await
+    else {
+        return;
+    };
+    let sprayer = "203.0.113.50";
+    for n in 0..30 {
+        let email = format!("user{n}@example.com");
+        let (status, _) = sign_in_from(&app, sprayer, &email, "Summer2026!").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let (status, body) = sign_in_from(&app, sprayer, OWNER, OWNER_PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (status, _) = sign_in_from(&app, "203.0.113.51", OWNER, OWNER_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+}
 
 #[tokio::test]
 async fn wrong_password_is_refused_and_data_stays_private() {

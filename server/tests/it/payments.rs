@@ -14,9 +14,19 @@ const WHSEC: &str = "whsec_hitch_test_signing_secret";
 
 /// A signed-in app whose Stripe is the fake, with keys saved.
 async fn app_with_stripe() -> Option<(TestApp, FakeStripe)> {
+    app_with_stripe_and(|_| {}).await
+}
+
+async fn app_with_stripe_and(
+    adjust: impl FnOnce(&mut server::config::Config),
+) -> Option<(TestApp, FakeStripe)> {
     let fake = FakeStripe::start().await;
     let base = fake.base.clone();
-    let app = TestApp::spawn_with(move |c| c.stripe_api_base = base).await?;
+    let app = TestApp::spawn_with(move |c| {
+        c.stripe_api_base = base;
+        adjust(c);
+    })
+    .await?;
     app.sign_in().await;
     let (status, body) = app
         .post(
@@ -350,6 +360,45 @@ async fn a_burst_of_events_with_repeats_is_stored_once_each() {
             )
             .await
                 == 0
+        },
+    )
+    .await;
+}
+
+/// Events that arrive while their organization's processing job still waits to start
+/// join that job rather than queueing one each; when a worker takes it, it applies
+/// them all.
+#[tokio::test]
+async fn events_arriving_while_their_job_waits_share_it() {
+    let Some((app, _fake)) = app_with_stripe_and(|c| c.jobs_enabled = false).await else {
+        return;
+    };
+    for i in 0..10 {
+        let body = fake_stripe::event(
+            &format!("evt_wait_{i}"),
+            "customer.created",
+            json!({ "id": format!("cus_{i}"), "object": "customer" }),
+        );
+        let (status, ack) = deliver_signed(&app, &body).await;
+        assert_eq!(status, StatusCode::OK, "{ack}");
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'stripe.events'")
+            .await,
+        1,
+        "one job waits for all ten events"
+    );
+    let _worker = app.spawn_process(&[]);
+    app.eventually(
+        "a worker to apply the ten events",
+        Duration::from_secs(60),
+        || async {
+            app.scalar(
+                "SELECT COUNT(*) AS n FROM stripe_events
+                 WHERE outcome = 'ignored: customer.created is not an event Hitch acts on'",
+            )
+            .await
+                == 10
         },
     )
     .await;

@@ -1,0 +1,108 @@
+//! Failure counting for the two doors an outsider can knock on: guessed guest links
+//! and wrong passwords. Only failures count, so a guest or a manager who gets it right
+//! is never slowed; once a key has used up its failures it waits out the window that
+//! began with its first one. Counts live in the process (see README, Known issues).
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Keys tracked before expired ones are swept, so a flood of addresses cannot grow the
+/// map without bound.
+const SWEEP_ABOVE: usize = 10_000;
+
+#[derive(Clone)]
+pub struct FailureLimit<K> {
+    max: u32,
+    window: Duration,
+    seen: Arc<Mutex<HashMap<K, (Instant, u32)>>>,
+}
+
+impl<K: Hash + Eq> FailureLimit<K> {
+    /// `max` failures per key within `window`.
+    pub fn new(max: u32, window: Duration) -> Self {
+        Self {
+            max,
+            window,
+            seen: Arc::default(),
+        }
+    }
+
+    /// How long `key` must still wait, when it has used up its failures.
+    pub fn wait(&self, key: &K) -> Option<Duration> {
+        let map = self.seen.lock().ok()?;
+        let (since, n) = map.get(key)?;
+        let left = self.window.checked_sub(since.elapsed())?;
+        (*n >= self.max && !left.is_zero()).then_some(left)
+    }
+
+    pub fn failed(&self, key: K) {
+        let Ok(mut map) = self.seen.lock() else {
+            return;
+        };
+        if map.len() > SWEEP_ABOVE {
+            let window = self.window;
+            map.retain(|_, (since, _)| since.elapsed() < window);
+        }
+        let e = map.entry(key).or_insert((Instant::now(), 0));
+        if e.0.elapsed() >= self.window {
+            *e = (Instant::now(), 0);
+        }
+        e.1 = e.1.saturating_add(1);
+    }
+
+    /// Forgets `key`'s failures (a right password after a typo).
+    pub fn clear(&self, key: &K) {
+        if let Ok(mut map) = self.seen.lock() {
+            map.remove(key);
+        }
+    }
+}
+
+/// "3 minutes", rounded up, for a message a person reads.
+pub fn minutes(wait: Duration) -> String {
+    let m = wait.as_secs().div_ceil(60).max(1);
+    if m == 1 {
+        "1 minute".into()
+    } else {
+        format!("{m} minutes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_failure_past_the_limit_blocks_and_only_its_key() {
+        let limit = FailureLimit::new(3, Duration::from_secs(60));
+        limit.failed("a");
+        limit.failed("a");
+        assert_eq!(limit.wait(&"a"), None);
+        limit.failed("a");
+        let wait = limit.wait(&"a").expect("blocked after 3");
+        assert!(wait <= Duration::from_secs(60) && wait > Duration::from_secs(50));
+        assert_eq!(limit.wait(&"b"), None);
+        limit.clear(&"a");
+        assert_eq!(limit.wait(&"a"), None);
+    }
+
+    #[test]
+    fn the_window_ends_the_block() {
+        let limit = FailureLimit::new(1, Duration::from_millis(30));
+        limit.failed(1);
+        assert!(limit.wait(&1).is_some());
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(limit.wait(&1), None);
+        // A new failure starts a new window rather than adding to the old one.
+        limit.failed(1);
+        assert!(limit.wait(&1).is_some());
+    }
+
+    #[test]
+    fn waits_read_as_whole_minutes() {
+        assert_eq!(minutes(Duration::from_secs(5)), "1 minute");
+        assert_eq!(minutes(Duration::from_secs(61)), "2 minutes");
+        assert_eq!(minutes(Duration::from_secs(900)), "15 minutes");
+    }
+}
