@@ -88,26 +88,25 @@ impl Default for SignInLimits {
 }
 
 impl SignInLimits {
-    /// How long this address must wait before trying `email` again, if it must.
-    fn wait(&self, ip: Option<IpAddr>, email: &str) -> Option<Duration> {
-        let pair = self.pair.wait(&(ip, email.to_string()));
-        let address = ip.and_then(|ip| self.address.wait(&ip));
-        let account = self.account.wait(&email.to_string());
-        [pair, address, account].into_iter().flatten().max()
+    /// Counts a sign-in attempt against each limit before the password is checked, or
+    /// says how long this address must wait before trying `email` again.
+    fn attempt(&self, ip: Option<IpAddr>, email: &str) -> Result<(), Duration> {
+        let waits = [
+            self.pair.attempt((ip, email.to_string())).err(),
+            ip.and_then(|ip| self.address.attempt(ip).err()),
+            self.account.attempt(email.to_string()).err(),
+        ];
+        waits.into_iter().flatten().max().map_or(Ok(()), Err)
     }
 
-    fn failed(&self, ip: Option<IpAddr>, email: &str) {
-        self.pair.failed((ip, email.to_string()));
-        if let Some(ip) = ip {
-            self.address.failed(ip);
-        }
-        self.account.failed(email.to_string());
-    }
-
-    /// A right password forgives this address its typos for the account; what others
-    /// tried still counts.
+    /// The right password: it does not count, and it forgives this address its typos
+    /// for the account; what others tried still counts.
     fn succeeded(&self, ip: Option<IpAddr>, email: &str) {
         self.pair.clear(&(ip, email.to_string()));
+        if let Some(ip) = ip {
+            self.address.forgive(&ip);
+        }
+        self.account.forgive(&email.to_string());
     }
 }
 
@@ -269,7 +268,7 @@ impl AuthPort for AuthService {
     async fn login(&self, parts: &Parts, email: &str, password: &str) -> AppResult<CurrentUser> {
         let email = email.trim().to_lowercase();
         let ip = ClientIp::of(parts);
-        if let Some(wait) = self.limits.wait(ip, &email) {
+        if let Err(wait) = self.limits.attempt(ip, &email) {
             tracing::warn!(email = %email, ip = ?ip, "sign-in paused after repeated wrong passwords");
             return Err(AppError::TooManyRequests {
                 detail: format!(
@@ -294,7 +293,6 @@ impl AuthPort for AuthService {
             .or_internal()?;
         let Some(found) = found.filter(|_| ok) else {
             tracing::info!(email = %email, "sign-in refused");
-            self.limits.failed(ip, &email);
             return Err(AppError::BadCredentials);
         };
         self.limits.succeeded(ip, &email);

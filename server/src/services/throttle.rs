@@ -51,6 +51,38 @@ impl<K: Hash + Eq> FailureLimit<K> {
         e.1 = e.1.saturating_add(1);
     }
 
+    /// Counts an attempt as a failure before it is made, unless `key` must wait: the
+    /// check and the count are one step, so many attempts at once cannot all pass the
+    /// check before the first of them fails. [`FailureLimit::forgive`] takes a
+    /// successful one back.
+    pub fn attempt(&self, key: K) -> Result<(), Duration> {
+        let Ok(mut map) = self.seen.lock() else {
+            return Ok(());
+        };
+        if map.len() > SWEEP_ABOVE {
+            let window = self.window;
+            map.retain(|_, (since, _)| since.elapsed() < window);
+        }
+        let e = map.entry(key).or_insert((Instant::now(), 0));
+        if e.0.elapsed() >= self.window {
+            *e = (Instant::now(), 0);
+        }
+        if e.1 >= self.max {
+            return Err(self.window.saturating_sub(e.0.elapsed()));
+        }
+        e.1 += 1;
+        Ok(())
+    }
+
+    /// Takes back one attempt counted by [`FailureLimit::attempt`] that succeeded.
+    pub fn forgive(&self, key: &K) {
+        if let Ok(mut map) = self.seen.lock()
+            && let Some(e) = map.get_mut(key)
+        {
+            e.1 = e.1.saturating_sub(1);
+        }
+    }
+
     /// Forgets `key`'s failures (a right password after a typo).
     pub fn clear(&self, key: &K) {
         if let Ok(mut map) = self.seen.lock() {
@@ -85,6 +117,18 @@ mod tests {
         assert_eq!(limit.wait(&"b"), None);
         limit.clear(&"a");
         assert_eq!(limit.wait(&"a"), None);
+    }
+
+    #[test]
+    fn attempts_count_until_the_limit_and_a_success_is_taken_back() {
+        let limit = FailureLimit::new(2, Duration::from_secs(60));
+        assert_eq!(limit.attempt("a"), Ok(()));
+        limit.forgive(&"a");
+        assert_eq!(limit.attempt("a"), Ok(()));
+        assert_eq!(limit.attempt("a"), Ok(()));
+        assert!(limit.attempt("a").is_err(), "a third attempt waits");
+        assert!(limit.wait(&"a").is_some());
+        assert_eq!(limit.attempt("b"), Ok(()));
     }
 
     #[test]

@@ -82,6 +82,29 @@ async fn repeated_wrong_passwords_pause_sign_in_for_that_account_and_address() {
     assert_eq!(status, StatusCode::OK, "another account from there: {body}");
 }
 
+/// Guesses sent all at once get no more tries than guesses sent one by one.
+#[tokio::test]
+async fn simultaneous_guesses_share_the_same_five_tries() {
+    let Some(app) = TestApp::spawn_with(|c| c.trusted_proxies = "127.0.0.1, ::1".into()).await
+    else {
+        return;
+    };
+    let guesses = (0..20).map(|n| {
+        let app = &app;
+        async move { sign_in_from(app, "203.0.113.20", OWNER, &format!("guess-{n}")).await }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::UNAUTHORIZED)
+        .count();
+    let paused = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, paused), (5, 15), "{answers:?}");
+}
+
 /// One address trying a list of emails is paused after 30 wrong sign-ins in all.
 #[tokio::test]
 async fn an_address_trying_many_accounts_is_paused() {
