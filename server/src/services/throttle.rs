@@ -37,9 +37,19 @@ impl<K: Hash + Eq> FailureLimit<K> {
     }
 
     pub fn failed(&self, key: K) {
-        let Ok(mut map) = self.seen.lock() else {
-            return;
-        };
+        if let Ok(mut map) = self.seen.lock() {
+            let e = self.current(&mut map, key);
+            e.1 = e.1.saturating_add(1);
+        }
+    }
+
+    /// `key`'s count in the current window (a new one once its window is over),
+    /// sweeping expired keys when the map has grown large.
+    fn current<'m>(
+        &self,
+        map: &'m mut HashMap<K, (Instant, u32)>,
+        key: K,
+    ) -> &'m mut (Instant, u32) {
         if map.len() > SWEEP_ABOVE {
             let window = self.window;
             map.retain(|_, (since, _)| since.elapsed() < window);
@@ -48,7 +58,7 @@ impl<K: Hash + Eq> FailureLimit<K> {
         if e.0.elapsed() >= self.window {
             *e = (Instant::now(), 0);
         }
-        e.1 = e.1.saturating_add(1);
+        e
     }
 
     /// Counts an attempt as a failure before it is made, unless `key` must wait: the
@@ -59,14 +69,7 @@ impl<K: Hash + Eq> FailureLimit<K> {
         let Ok(mut map) = self.seen.lock() else {
             return Ok(());
         };
-        if map.len() > SWEEP_ABOVE {
-            let window = self.window;
-            map.retain(|_, (since, _)| since.elapsed() < window);
-        }
-        let e = map.entry(key).or_insert((Instant::now(), 0));
-        if e.0.elapsed() >= self.window {
-            *e = (Instant::now(), 0);
-        }
+        let e = self.current(&mut map, key);
         if e.1 >= self.max {
             return Err(self.window.saturating_sub(e.0.elapsed()));
         }
