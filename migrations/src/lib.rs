@@ -8,6 +8,7 @@ mod m20261122_000004_webhooks;
 mod m20261123_000005_payments;
 mod m20261123_000006_portal;
 mod m20261203_000007_stripe_pending;
+mod m20261203_000008_bookings_list_order;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_payments::Migration),
             Box::new(m20261123_000006_portal::Migration),
             Box::new(m20261203_000007_stripe_pending::Migration),
+            Box::new(m20261203_000008_bookings_list_order::Migration),
         ]
     }
 }

@@ -1,4 +1,5 @@
 //! Bookings: the day list with filters, and the create / edit / reschedule / cancel forms.
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -71,26 +72,28 @@ pub fn BookingsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading bookings…"</p> }>
             {move || Suspend::new(async move {
                 let f = filter();
+                // `EitherOf3` rather than `into_any()`: erasing the type makes Leptos copy
+                // every row's static text (each class attribute) into a new allocation.
                 match data.await {
-                    Err(e) => view! { <LoadError error=e /> }.into_any(),
+                    Err(e) => EitherOf3::A(view! { <LoadError error=e /> }),
                     Ok(page) if page.items.is_empty() => {
                         let hint = if f.day.is_empty() && f.status.is_empty() {
                             "Nothing coming up. Bookings you add appear here.".to_string()
                         } else {
                             "No bookings match these filters.".to_string()
                         };
-                        view! { <Empty title="No bookings" hint /> }.into_any()
+                        EitherOf3::B(view! { <Empty title="No bookings" hint /> })
                     }
-                    Ok(page) => {
+                    Ok(mut page) => {
                         let base = format!("/bookings?day={}&status={}", f.day, f.status);
-                        let items = page.items.clone();
-                        view! {
+                        // The pager needs only the numbers.
+                        let items = std::mem::take(&mut page.items);
+                        EitherOf3::C(view! {
                             <ul class=format!("{CARD} divide-y divide-slate-100") id="booking-list">
                                 {items.into_iter().map(|b| view! { <BookingRow b /> }).collect_view()}
                             </ul>
                             <Pager page base />
-                        }
-                            .into_any()
+                        })
                     }
                 }
             })}

@@ -81,6 +81,74 @@ async fn status_filter_and_pagination_work() {
 }
 
 #[tokio::test]
+async fn a_busy_day_pages_in_start_order_with_every_booking_once() {
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    let resource = app.resource("Hall", 100).await;
+    let client = app.a_client().await;
+    let day = future_date(6);
+    let list = |page: &'static str| {
+        let day = day.clone();
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .post(
+                    "/rpc/bookings/list",
+                    &[("filter[day]", day.as_str()), ("filter[page]", page)],
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let before = list("1").await["total"].as_u64().expect("total");
+    // 55 more at 11 start times, five at each, created out of order.
+    let mut created = Vec::new();
+    for i in 0..55 {
+        let hour = 8 + (i * 7) % 11;
+        let (start, end) = (format!("{hour:02}:00"), format!("{hour:02}:30"));
+        let (status, body) = app
+            .post(
+                "/rpc/bookings/create",
+                &booking_form(&resource, &client, &day, &start, &end, "1"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        created.push(body["id"].as_str().expect("id").to_string());
+    }
+    let total = before + 55;
+    let mut seen = Vec::new();
+    let pages = total.div_ceil(50);
+    for page in ["1", "2", "3"].into_iter().take(pages as usize) {
+        let body = list(page).await;
+        assert_eq!(body["total"], total, "page {page}");
+        let items = body["items"].as_array().expect("items");
+        let full = if page == pages.to_string() {
+            total - 50 * (pages - 1)
+        } else {
+            50
+        };
+        assert_eq!(items.len() as u64, full, "page {page}");
+        seen.extend(items.iter().map(|b| {
+            (
+                b["start_time"].as_str().expect("start").to_string(),
+                b["id"].as_str().expect("id").to_string(),
+            )
+        }));
+    }
+    // Ordered by start and, within a start, by id: so the pages neither repeat nor skip
+    // a booking.
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted);
+    assert_eq!(seen.len() as u64, total);
+    for id in &created {
+        assert_eq!(seen.iter().filter(|s| &s.1 == id).count(), 1, "{id}");
+    }
+}
+
+#[tokio::test]
 async fn reschedule_bumps_revision_and_stale_edits_are_refused() {
     let Some(app) = TestApp::spawn_signed_in().await else {
         return;
