@@ -51,14 +51,9 @@ pub fn to_utc(tz: Tz, local: NaiveDateTime, field: &str) -> AppResult<DateTime<U
 }
 
 /// A booking's local date, start and end time in `tz`, as the forms and the list show
-/// them ("2026-12-01", "19:30", "21:00").
-fn local_times(b: &booking::Model, tz: Tz) -> (String, String, String) {
-    local_span(b.starts_at, b.ends_at, tz)
-}
-
-/// The same for a start and end. Written out by hand: the bookings list calls this for
-/// every row, and chrono's `format` parses its pattern again on each call.
-fn local_span(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> (String, String, String) {
+/// them ("2026-12-01", "19:30", "21:00"). Written out by hand: the bookings list calls
+/// this for every row, and chrono's `format` parses its pattern again on each call.
+fn local_times(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> (String, String, String) {
     let (start, end) = (start.with_timezone(&tz), end.with_timezone(&tz));
     (
         format!(
@@ -72,8 +67,8 @@ fn local_span(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> (String, Stri
     )
 }
 
-fn status_of(b: &booking::Model) -> BookingStatus {
-    BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Pending)
+fn status_of(status: &str) -> BookingStatus {
+    BookingStatus::parse(status).unwrap_or(BookingStatus::Pending)
 }
 
 /// A booking as the dashboard shows it, given its (resource, client) names.
@@ -83,7 +78,7 @@ fn view(
     currency: &str,
     (resource_name, client_name): (String, String),
 ) -> BookingView {
-    let (date, start_time, end_time) = local_times(&b, tz);
+    let (date, start_time, end_time) = local_times(b.starts_at, b.ends_at, tz);
     BookingView {
         resource_name,
         client_name,
@@ -91,7 +86,7 @@ fn view(
         start_time,
         end_time,
         party_size: b.party_size.max(0) as u32,
-        status: status_of(&b),
+        status: status_of(&b.status),
         notes: b.notes,
         deposit_label: format_amount(b.deposit_minor, currency),
         deposit_minor: b.deposit_minor,
@@ -119,7 +114,7 @@ struct ListedBooking {
 
 impl ListedBooking {
     fn item(self, tz: Tz, currency: &str) -> BookingListItem {
-        let (date, start_time, end_time) = local_span(self.starts_at, self.ends_at, tz);
+        let (date, start_time, end_time) = local_times(self.starts_at, self.ends_at, tz);
         BookingListItem {
             resource_name: self.resource_name.unwrap_or_default(),
             client_name: self.client_name.unwrap_or_default(),
@@ -127,7 +122,7 @@ impl ListedBooking {
             start_time,
             end_time,
             party_size: self.party_size.max(0) as u32,
-            status: BookingStatus::parse(&self.status).unwrap_or(BookingStatus::Pending),
+            status: status_of(&self.status),
             deposit: (self.deposit_minor > 0).then(|| format_amount(self.deposit_minor, currency)),
             id: self.id,
         }
