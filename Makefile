@@ -1,5 +1,5 @@
 # The two commands from the README. The work is in .ci/ and end2end/ scripts.
-.PHONY: run test tools
+.PHONY: run test tools bench
 
 # Install what is missing, build (release), seed the demo organization, serve on :3000.
 run: tools
@@ -13,3 +13,7 @@ test:
 
 tools:
 	.ci/install-tools
+
+# Throughput and latency per scenario on SQLite and PostgreSQL, as ratios to /healthz.
+bench:
+	.ci/bench

@@ -10,7 +10,7 @@ use leptos_router::{
 use crate::components::layout::DashboardLayout;
 use crate::pages::{
     bookings, clients, integrations, invoices, jobs, login::LoginPage, portal::PortalPage,
-    settings, stripe, webhooks,
+    settings, stripe, webhook_deliveries, webhooks,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -79,8 +79,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("jobs") view=jobs::JobsPage ssr=ssr.clone() />
                     <Route path=path!("webhooks") view=webhooks::WebhooksPage ssr=ssr.clone() />
                     <Route path=path!("webhooks/new") view=webhooks::NewEndpointPage ssr=ssr.clone() />
-                    <Route path=path!("webhooks/deliveries") view=webhooks::DeliveriesPage ssr=ssr.clone() />
-                    <Route path=path!("webhooks/deliveries/:id") view=webhooks::DeliveryPage ssr=ssr.clone() />
+                    <Route path=path!("webhooks/deliveries") view=webhook_deliveries::DeliveriesPage ssr=ssr.clone() />
+                    <Route path=path!("webhooks/deliveries/:id") view=webhook_deliveries::DeliveryPage ssr=ssr.clone() />
                     <Route path=path!("webhooks/:id") view=webhooks::EndpointPage ssr=ssr.clone() />
                 </ParentRoute>
             </Routes>

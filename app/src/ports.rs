@@ -17,12 +17,14 @@ use crate::model::page::Page;
 use crate::model::payment::{
     PaymentLinkView, PaymentOverview, RefundInput, StripeSettingsInput, StripeSettingsView, Subject,
 };
-use crate::model::platform::{ApiKeyView, EventTypeView, JobsOverview, NewApiKey};
+use crate::model::platform::{
+    ApiKeyView, EventTypeView, IntegrationAlert, JobsOverview, NewApiKey,
+};
 use crate::model::portal::{GuestLinkView, PortalView, RescheduleInput};
 use crate::model::resource::ResourceView;
 use crate::model::webhook::{
-    DeliveryDetail, DeliveryFilter, DeliveryView, DisabledEndpoint, EndpointInput, EndpointView,
-    EndpointWithSecret, ReplayResult, WebhookStats,
+    DeliveryDetail, DeliveryFilter, DeliveryView, EndpointInput, EndpointView, EndpointWithSecret,
+    ReplayResult, WebhookStats,
 };
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -111,6 +113,9 @@ pub trait PlatformPort: Send + Sync {
     async fn create_api_key(&self, user: &CurrentUser, name: &str) -> AppResult<NewApiKey>;
     async fn revoke_api_key(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
     async fn event_types(&self) -> AppResult<Vec<EventTypeView>>;
+    /// What every integration needs an admin for (the banner on every page); empty
+    /// for staff.
+    async fn alerts(&self, user: &CurrentUser) -> AppResult<Vec<IntegrationAlert>>;
 }
 
 /// Outbound webhook endpoints, their deliveries, replay and statistics. Writes need an
@@ -171,8 +176,6 @@ pub trait WebhooksPort: Send + Sync {
         days: u32,
     ) -> AppResult<WebhookStats>;
     async fn export_csv(&self, user: &CurrentUser, filter: &DeliveryFilter) -> AppResult<String>;
-    /// Endpoints Hitch disabled because they kept failing (the admins' banner).
-    async fn disabled(&self, user: &CurrentUser) -> AppResult<Vec<DisabledEndpoint>>;
 }
 
 #[async_trait]

@@ -245,23 +245,27 @@ impl Config {
 
     /// Where webhooks may be sent: https only in production, private networks only
     /// when `HITCH_OUTBOUND_ALLOW` lists them.
-    pub fn outbound_policy(&self) -> Result<crate::webhooks::OutboundPolicy, ConfigError> {
+    pub fn outbound_policy(
+        &self,
+    ) -> Result<crate::platform::outbound::OutboundPolicy, ConfigError> {
         let allow =
-            crate::webhooks::outbound::parse_networks(&self.outbound_allow).map_err(|problem| {
+            crate::platform::outbound::parse_networks(&self.outbound_allow).map_err(|problem| {
                 ConfigError::Invalid {
                     setting: "HITCH_OUTBOUND_ALLOW",
                     problem,
                 }
             })?;
-        Ok(crate::webhooks::OutboundPolicy {
+        Ok(crate::platform::outbound::OutboundPolicy {
             allow,
             https_only: self.environment == Environment::Production,
         })
     }
 
-    pub fn trusted_proxies(&self) -> Result<crate::routes::client_ip::TrustedProxies, ConfigError> {
-        crate::webhooks::outbound::parse_networks(&self.trusted_proxies)
-            .map(crate::routes::client_ip::TrustedProxies::new)
+    pub fn trusted_proxies(
+        &self,
+    ) -> Result<crate::platform::client_ip::TrustedProxies, ConfigError> {
+        crate::platform::outbound::parse_networks(&self.trusted_proxies)
+            .map(crate::platform::client_ip::TrustedProxies::new)
             .map_err(|problem| ConfigError::Invalid {
                 setting: "HITCH_TRUSTED_PROXIES",
                 problem,
@@ -271,7 +275,8 @@ impl Config {
     /// The vault's master keys. Production needs `HITCH_MASTER_KEY` or
     /// `HITCH_MASTER_KEY_FILE`; development falls back to a generated `data/master.key`.
     pub fn keyring(&self) -> Result<crate::vault::Keyring, ConfigError> {
-        use crate::vault::{Keyring, MasterKey, keyring::KeyError};
+        use crate::vault::keyring::KeyError;
+        use crate::vault::{Keyring, MasterKey};
         let invalid = |setting: &'static str, e: KeyError| ConfigError::Invalid {
             setting,
             problem: match e {

@@ -1,17 +1,24 @@
 //! The Hitch server: configuration, database, services and the HTTP router.
 //! `main.rs` is the CLI; tests boot the real app through [`start`].
+//!
+//! This file is the composition root: the one place that names every consumer of
+//! domain events. The layers below it import only downwards; `layering.rs` states
+//! the rule and a test checks it on the tree.
 pub mod config;
+pub mod consumers;
 pub mod db;
 pub mod events;
 pub mod jobs;
+#[cfg(test)]
+mod layering;
 pub mod metrics;
+pub mod platform;
 pub mod routes;
 pub mod services;
 pub mod session_store;
 pub mod stripe;
 pub mod telemetry;
 pub mod vault;
-pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,14 +41,21 @@ use tower_http::{
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 use crate::config::Config;
-use crate::events::Hub;
+use crate::consumers::webhooks::WebhookSubscriber;
+use crate::consumers::webhooks::manage::WebhooksService;
+use crate::events::{Outbox, Subscriber};
 use crate::jobs::runner::{Runner, RunnerConfig};
 use crate::metrics::Metrics;
-use crate::services::{
-    auth::AuthService, bookings::BookingsService, clients::ClientsService,
-    invoices::InvoicesService, org::OrgService, payments::PaymentsService,
-    platform::PlatformService, portal::PortalService, webhooks::WebhooksService,
-};
+use crate::platform::Hub;
+use crate::platform::outbound::OutboundPolicy;
+use crate::services::auth::AuthService;
+use crate::services::bookings::BookingsService;
+use crate::services::clients::ClientsService;
+use crate::services::invoices::InvoicesService;
+use crate::services::org::OrgService;
+use crate::services::payments::PaymentsService;
+use crate::services::platform::PlatformService;
+use crate::services::portal::PortalService;
 use crate::session_store::DbSessionStore;
 use crate::vault::Vault;
 
@@ -63,17 +77,19 @@ pub async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection
     Ok(db)
 }
 
-/// What every part of a running Hitch shares: the database, the change hub, the job
-/// kinds, the metrics and the vault. Cheap to clone.
+/// What every part of a running Hitch shares: the database, the change hub, the
+/// outbox with its subscribers, the job kinds, the metrics and the vault. Cheap to clone.
 #[derive(Clone)]
 pub struct Platform {
     pub db: DatabaseConnection,
     pub hub: Hub,
+    /// Domain writes commit through it; it hands their events to the consumers.
+    pub outbox: Outbox,
     pub jobs: Arc<jobs::Registry>,
     pub metrics: Metrics,
     pub vault: Vault,
     /// Where outbound calls (webhooks, later providers) may go.
-    pub outbound: webhooks::OutboundPolicy,
+    pub outbound: OutboundPolicy,
     pub stripe: stripe::Stripe,
     /// The Stripe webhook endpoint's per-organization secrets, cached briefly.
     pub stripe_secrets: stripe::inbound::SecretCache,
@@ -93,11 +109,18 @@ impl Platform {
         let vault = Vault::new(config.keyring()?);
         let outbound = config.outbound_policy()?;
         let hub = Hub::start(&db, config.database_schema.as_deref());
-        webhooks::fanout::watch(&hub);
         let write_gate = db::WriteGate::for_db(&db);
+        // Every consumer of domain events, in the order they see each event.
+        let subscribers: Vec<Arc<dyn Subscriber>> = vec![Arc::new(WebhookSubscriber::new(
+            &hub,
+            vault.clone(),
+            outbound.clone(),
+            std::time::Duration::from_secs(config.webhook_timeout_seconds),
+        ))];
+        let outbox = Outbox::new(db.clone(), hub.clone(), subscribers);
         let stripe = stripe::Stripe {
             db: db.clone(),
-            hub: hub.clone(),
+            outbox: outbox.clone(),
             vault: vault.clone(),
             api_base: config.stripe_api_base.clone(),
             public_url: config.public_url.clone(),
@@ -105,20 +128,18 @@ impl Platform {
             gate: write_gate.clone(),
         };
         let mut registry = jobs::Registry::standard();
-        webhooks::register(
-            &mut registry,
-            vault.clone(),
-            outbound.clone(),
-            std::time::Duration::from_secs(config.webhook_timeout_seconds),
-        );
+        outbox.register(&mut registry);
         stripe::process::register(&mut registry, stripe.clone());
         stripe::reconcile::register(&mut registry, stripe.clone());
         let stripe_intake = stripe::intake::Intake::start(stripe.clone());
+        // Every kind's queue series exist from the start, at zero.
+        let metrics = Metrics::with_job_kinds(&registry.names());
         Ok(Platform {
             stripe_intake,
             hub,
+            outbox,
             jobs: Arc::new(registry),
-            metrics: Metrics::new(),
+            metrics,
             vault,
             outbound,
             stripe,
@@ -135,11 +156,15 @@ pub fn portal_service(p: &Platform) -> PortalService {
     PortalService {
         bookings: BookingsService {
             db: p.db.clone(),
-            hub: p.hub.clone(),
+            outbox: p.outbox.clone(),
         },
         stripe: p.stripe.clone(),
         guesses: p.portal_guesses.clone(),
     }
+}
+
+pub fn webhooks_service(p: &Platform) -> WebhooksService {
+    WebhooksService::new(p.outbox.clone(), p.vault.clone(), p.outbound.clone())
 }
 
 pub fn ports(p: &Platform) -> Ports {
@@ -151,15 +176,15 @@ pub fn ports(p: &Platform) -> Ports {
         }),
         bookings: Arc::new(BookingsService {
             db: db.clone(),
-            hub: p.hub.clone(),
+            outbox: p.outbox.clone(),
         }),
         clients: Arc::new(ClientsService {
             db: db.clone(),
-            hub: p.hub.clone(),
+            outbox: p.outbox.clone(),
         }),
         invoices: Arc::new(InvoicesService {
             db: db.clone(),
-            hub: p.hub.clone(),
+            outbox: p.outbox.clone(),
         }),
         org: Arc::new(OrgService { db: db.clone() }),
         payments: Arc::new(PaymentsService {
@@ -168,10 +193,10 @@ pub fn ports(p: &Platform) -> Ports {
         }),
         platform: Arc::new(PlatformService {
             db: db.clone(),
-            hub: p.hub.clone(),
+            outbox: p.outbox.clone(),
         }),
         portal: Arc::new(portal_service(p)),
-        webhooks: Arc::new(WebhooksService::new(p)),
+        webhooks: Arc::new(webhooks_service(p)),
     }
 }
 
@@ -193,7 +218,7 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
             move || {
                 provide_context(ports.clone());
                 // Before any data is read: live refresh replays changes from here on.
-                provide_context(app::components::live::RenderedAt(events::hub::now_ms()));
+                provide_context(app::components::live::RenderedAt(platform::now_ms()));
             },
             {
                 let options = leptos_options.clone();
@@ -259,7 +284,7 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
         // `validate` has checked the list when the configuration was loaded.
         .layer(middleware::from_fn_with_state(
             config.trusted_proxies().unwrap_or_default(),
-            routes::client_ip::resolve,
+            platform::client_ip::resolve,
         ))
         .layer(middleware::from_fn_with_state(
             config.max_body_bytes,

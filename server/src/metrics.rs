@@ -52,6 +52,9 @@ struct Inner {
     job_attempts: Family<AttemptLabels, Counter>,
     job_seconds: HistogramFamily<KindLabels>,
     job_depth: Family<DepthLabels, Gauge>,
+    job_oldest_due: Family<KindLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// Every kind this process runs: each gets its series at zero from the start.
+    kinds: Vec<String>,
 }
 
 /// Cheap to clone; every server, worker and test app has its own.
@@ -68,6 +71,12 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
+        Metrics::with_job_kinds(&[])
+    }
+
+    /// Metrics whose job series exist for every one of `kinds` from the start, at zero
+    /// (an alert cannot fire on a series that is missing).
+    pub fn with_job_kinds(kinds: &[&str]) -> Metrics {
         let mut registry = Registry::with_prefix("hitch");
         let http_requests = Family::<HttpLabels, Counter>::default();
         let http_seconds: HistogramFamily<KindLabels> =
@@ -76,6 +85,8 @@ impl Metrics {
         let job_seconds: HistogramFamily<KindLabels> =
             Family::new_with_constructor(seconds_buckets);
         let job_depth = Family::<DepthLabels, Gauge>::default();
+        let job_oldest_due =
+            Family::<KindLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
         registry.register(
             "http_requests",
             "HTTP requests by method, route and status",
@@ -101,6 +112,21 @@ impl Metrics {
             "Jobs by kind and state (queued, running, dead), read at scrape time",
             job_depth.clone(),
         );
+        registry.register(
+            "job_oldest_due_seconds",
+            "How long the oldest due, unclaimed job of each kind has waited (0: none)",
+            job_oldest_due.clone(),
+        );
+        for kind in kinds {
+            for outcome in ["succeeded", "failed"] {
+                job_attempts
+                    .get_or_create(&AttemptLabels {
+                        kind: kind.to_string(),
+                        outcome: outcome.into(),
+                    })
+                    .inc_by(0);
+            }
+        }
         Metrics {
             inner: Arc::new(Inner {
                 registry,
@@ -109,6 +135,8 @@ impl Metrics {
                 job_attempts,
                 job_seconds,
                 job_depth,
+                job_oldest_due,
+                kinds: kinds.iter().map(|k| k.to_string()).collect(),
             }),
         }
     }
@@ -144,36 +172,70 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// The text exposition, after refreshing the queue-depth gauges.
+    /// The text exposition, after refreshing the queue gauges from the database.
     pub async fn render(&self, db: &DatabaseConnection) -> String {
-        let sql = "SELECT kind, status, COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running', 'dead') GROUP BY kind, status";
-        match db
-            .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-            .await
-        {
-            Ok(rows) => {
-                self.inner.job_depth.clear();
-                for r in rows {
-                    let (Ok(kind), Ok(status), Ok(n)) = (
-                        r.try_get::<String>("", "kind"),
-                        r.try_get::<String>("", "status"),
-                        r.try_get::<i64>("", "n"),
-                    ) else {
-                        continue;
-                    };
-                    self.inner
-                        .job_depth
-                        .get_or_create(&DepthLabels { kind, status })
-                        .set(n);
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "could not read queue depth for /metrics"),
+        if let Err(e) = self.read_queue(db).await {
+            tracing::warn!(error = %e, "could not read the job queue for /metrics");
         }
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.inner.registry) {
             tracing::warn!(error = %e, "could not encode metrics");
         }
         out
+    }
+}
+
+impl Metrics {
+    /// Queue depth per kind and state, and the age of each kind's oldest due job.
+    async fn read_queue(&self, db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+        const STATES: [&str; 3] = ["queued", "running", "dead"];
+        let now = crate::platform::now_ms();
+        let sql = format!(
+            "SELECT kind, status, COUNT(*) AS n,
+                MIN(CASE WHEN status = 'queued' AND run_at <= {now} THEN run_at END) AS oldest
+             FROM jobs WHERE status IN ('queued', 'running', 'dead') GROUP BY kind, status"
+        );
+        let rows = db
+            .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await?;
+        let inner = &self.inner;
+        inner.job_depth.clear();
+        inner.job_oldest_due.clear();
+        for kind in &inner.kinds {
+            for status in STATES {
+                inner
+                    .job_depth
+                    .get_or_create(&DepthLabels {
+                        kind: kind.clone(),
+                        status: status.into(),
+                    })
+                    .set(0);
+            }
+            inner
+                .job_oldest_due
+                .get_or_create(&KindLabels { kind: kind.clone() })
+                .set(0.0);
+        }
+        for r in rows {
+            let (Ok(kind), Ok(status), Ok(n)) = (
+                r.try_get::<String>("", "kind"),
+                r.try_get::<String>("", "status"),
+                r.try_get::<i64>("", "n"),
+            ) else {
+                continue;
+            };
+            if let Ok(Some(oldest)) = r.try_get::<Option<i64>>("", "oldest") {
+                inner
+                    .job_oldest_due
+                    .get_or_create(&KindLabels { kind: kind.clone() })
+                    .set((now - oldest).max(0) as f64 / 1000.0);
+            }
+            inner
+                .job_depth
+                .get_or_create(&DepthLabels { kind, status })
+                .set(n);
+        }
+        Ok(())
     }
 }
 

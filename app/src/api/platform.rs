@@ -1,7 +1,17 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::platform::{ApiKeyView, EventTypeView, JobsOverview, NewApiKey};
+use crate::model::platform::{
+    ApiKeyView, EventTypeView, IntegrationAlert, JobsOverview, NewApiKey,
+};
+
+/// What the integrations need an admin for; the frame shows it as a banner.
+#[server(prefix = "/rpc", endpoint = "alerts")]
+pub async fn integration_alerts() -> Result<Vec<IntegrationAlert>, AppError> {
+    use super::ctx;
+    let user = ctx::user().await?;
+    ctx::ports()?.platform.alerts(&user).await
+}
 
 #[server(prefix = "/rpc", endpoint = "jobs/overview")]
 pub async fn load_jobs() -> Result<JobsOverview, AppError> {

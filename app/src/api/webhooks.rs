@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use crate::error::AppError;
 use crate::model::page::Page;
 use crate::model::webhook::{
-    DeliveryDetail, DeliveryFilter, DeliveryView, DisabledEndpoint, EndpointForm, EndpointView,
-    EndpointWithSecret, WebhookStats,
+    DeliveryDetail, DeliveryFilter, DeliveryView, EndpointForm, EndpointView, EndpointWithSecret,
+    WebhookStats,
 };
 
 #[server(prefix = "/rpc", endpoint = "webhooks/list")]
@@ -138,16 +138,4 @@ pub async fn load_webhook_stats(endpoint_id: Option<String>) -> Result<WebhookSt
         .webhooks
         .stats(&user, endpoint_id.as_deref(), 14)
         .await
-}
-
-/// Endpoints Hitch switched off; the frame shows a banner for admins.
-#[server(prefix = "/rpc", endpoint = "webhooks/disabled")]
-pub async fn disabled_endpoints() -> Result<Vec<DisabledEndpoint>, AppError> {
-    use super::ctx;
-    let user = ctx::user().await?;
-    // Counted when the user was loaded: no query on the usual page, with none stopped.
-    if !user.role.can_manage() || user.stopped_webhooks == 0 {
-        return Ok(vec![]);
-    }
-    ctx::ports()?.webhooks.disabled(&user).await
 }

@@ -3,9 +3,10 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 
 use crate::api::auth::{Logout, me};
-use crate::api::webhooks::disabled_endpoints;
+use crate::api::platform::integration_alerts;
 use crate::components::ui::LoadError;
 use crate::error::AppError;
+use crate::model::platform::IntegrationAlert;
 
 const NAV: [(&str, &str); 7] = [
     ("/bookings", "Bookings"),
@@ -78,7 +79,7 @@ pub fn DashboardLayout() -> impl IntoView {
                 </div>
             </aside>
             <main class="mx-auto w-full max-w-5xl flex-1 px-4 py-6 md:px-8">
-                <DisabledBanner />
+                <AlertsBanner />
                 <Outlet />
                 <ActionForm action=logout attr:class="mt-10 border-t border-slate-200 pt-4 md:hidden">
                     <button type="submit" class="text-sm font-medium text-indigo-700">"Sign out"</button>
@@ -88,32 +89,43 @@ pub fn DashboardLayout() -> impl IntoView {
     }
 }
 
-/// Tells admins on every page when Hitch has switched a webhook endpoint off.
+/// Tells admins on every page what an integration needs them for (an endpoint Hitch
+/// switched off, a channel that keeps failing), one box per kind of trouble.
 #[component]
-fn DisabledBanner() -> impl IntoView {
-    let disabled = Resource::new(|| (), |_| disabled_endpoints());
+fn AlertsBanner() -> impl IntoView {
+    let alerts = Resource::new(|| (), |_| integration_alerts());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                disabled.await.ok().filter(|l| !l.is_empty()).map(|list| {
+                let list = alerts.await.unwrap_or_default();
+                group_by_title(list).into_iter().map(|(title, items)| {
                     view! {
                         <div role="alert" class="mb-4 rounded-md border border-rose-200 bg-rose-50 px-4 py-3 text-sm text-rose-900">
-                            <p class="font-semibold">"Webhook deliveries stopped"</p>
+                            <p class="font-semibold">{title}</p>
                             <ul class="mt-1 space-y-1">
-                                {list.into_iter().map(|e| {
-                                    let href = format!("/webhooks/{}", e.id);
-                                    view! {
-                                        <li>
-                                            <a class="font-medium underline" href=href>{e.url}</a>
-                                            {format!(" was disabled. {}", e.reason)}
-                                        </li>
-                                    }
+                                {items.into_iter().map(|a| view! {
+                                    <li>
+                                        <a class="font-medium underline" href=a.href>{a.subject}</a>
+                                        {format!(" {}", a.detail)}
+                                    </li>
                                 }).collect_view()}
                             </ul>
                         </div>
                     }
-                })
+                }).collect_view()
             })}
         </Suspense>
     }
+}
+
+/// Alerts grouped under their titles, in the order the titles first appear.
+fn group_by_title(list: Vec<IntegrationAlert>) -> Vec<(String, Vec<IntegrationAlert>)> {
+    let mut groups: Vec<(String, Vec<IntegrationAlert>)> = Vec::new();
+    for a in list {
+        match groups.iter_mut().find(|(t, _)| *t == a.title) {
+            Some((_, items)) => items.push(a),
+            None => groups.push((a.title.clone(), vec![a])),
+        }
+    }
+    groups
 }

@@ -42,9 +42,6 @@ pub struct CurrentUser {
     pub name: String,
     pub email: String,
     pub role: Role,
-    /// Webhook endpoints Hitch switched off, counted with the user so the dashboard's
-    /// banner costs no query while there are none. Always 0 outside the dashboard.
-    pub stopped_webhooks: u32,
 }
 
 /// Who made a change, as the audit log records it.

@@ -60,3 +60,17 @@ pub struct EventTypeView {
     /// Pretty-printed sample payload.
     pub sample: String,
 }
+
+/// Something an integration needs a person for (a webhook endpoint Hitch switched off,
+/// a channel that keeps failing): every dashboard page shows it to admins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationAlert {
+    /// The banner's heading, shared by the alerts of one kind ("Webhook deliveries stopped").
+    pub title: String,
+    /// What stopped, as a link's text (an endpoint's URL).
+    pub subject: String,
+    /// Where to fix it.
+    pub href: String,
+    /// Why, in a sentence.
+    pub detail: String,
+}

@@ -307,14 +307,6 @@ pub struct ReplayResult {
     pub truncated: bool,
 }
 
-/// A banner for admins: endpoints disabled after failing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DisabledEndpoint {
-    pub id: String,
-    pub url: String,
-    pub reason: String,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,4 +7,5 @@ pub mod login;
 pub mod portal;
 pub mod settings;
 pub mod stripe;
+pub mod webhook_deliveries;
 pub mod webhooks;

@@ -1,5 +1,7 @@
 //! Database connection: SQLite by default, PostgreSQL when the URL says so.
+pub mod audit;
 pub mod entities;
+pub mod org;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

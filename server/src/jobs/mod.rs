@@ -23,8 +23,7 @@ use serde_json::Value;
 pub use backoff::Backoff;
 
 use crate::db::entities::job;
-use crate::events::Hub;
-use crate::services::ids;
+use crate::platform::{Hub, ids, now_ms};
 
 /// Job states as stored.
 pub mod status {
@@ -34,18 +33,73 @@ pub mod status {
     pub const DEAD: &str = "dead";
 }
 
-/// How a handler reports failure.
+/// Why an attempt failed, recorded on the attempt and the job beside the message, so
+/// an operator can count and filter failures by cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// The database refused the work or could not be reached.
+    Database,
+    /// The remote service could not be reached (DNS, connection, TLS, its timeout).
+    Unreachable,
+    /// The remote service answered with an error.
+    Rejected,
+    /// Waiting for a rate limit, an open circuit or the remote's `Retry-After`.
+    Throttled,
+    /// The job's own data or settings are unusable (bad payload, missing secret).
+    Invalid,
+    /// The attempt ran past its kind's timeout.
+    Timeout,
+    /// The handler panicked.
+    Panicked,
+    /// This server has no handler for the kind (an older or newer version enqueued it).
+    NoHandler,
+    /// Anything else (a test kind's deliberate failure).
+    Other,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Database => "database",
+            Reason::Unreachable => "unreachable",
+            Reason::Rejected => "rejected",
+            Reason::Throttled => "throttled",
+            Reason::Invalid => "invalid",
+            Reason::Timeout => "timeout",
+            Reason::Panicked => "panicked",
+            Reason::NoHandler => "no_handler",
+            Reason::Other => "other",
+        }
+    }
+}
+
+/// How a handler reports failure: what to do next, why, and a message for people.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// Try again after the kind's backoff.
-    #[error("{0}")]
-    Retry(String),
-    /// Try again no sooner than this (e.g. the target's `Retry-After`).
     #[error("{1}")]
-    RetryAfter(Duration, String),
+    Retry(Reason, String),
+    /// Try again no sooner than this (e.g. the target's `Retry-After`).
+    #[error("{2}")]
+    RetryAfter(Duration, Reason, String),
     /// Retrying cannot help: the job goes straight to `dead`.
-    #[error("{0}")]
-    Fatal(String),
+    #[error("{1}")]
+    Fatal(Reason, String),
+}
+
+impl JobError {
+    pub fn reason(&self) -> Reason {
+        match self {
+            JobError::Retry(r, _) | JobError::RetryAfter(_, r, _) | JobError::Fatal(r, _) => *r,
+        }
+    }
+}
+
+/// A database failure is worth retrying: it is usually a moment's contention.
+impl From<DbErr> for JobError {
+    fn from(e: DbErr) -> JobError {
+        JobError::Retry(Reason::Database, format!("database: {e}"))
+    }
 }
 
 /// What a handler sees of its job.
@@ -112,6 +166,12 @@ pub struct NewJob {
     /// At most `limit` jobs sharing `key` run at once (e.g. one webhook endpoint).
     pub concurrency: Option<(String, i32)>,
     pub run_at: Option<DateTime<Utc>>,
+    /// Set when the caller needs the id before the job is written (a delivery row
+    /// that names its job).
+    pub id: Option<String>,
+    /// The kind's attempt limit and timeout, for writers without a registry at hand
+    /// (event subscribers, the Stripe intake).
+    pub limits: Option<(i32, Duration)>,
 }
 
 impl NewJob {
@@ -122,7 +182,20 @@ impl NewJob {
             org_id: None,
             concurrency: None,
             run_at: None,
+            id: None,
+            limits: None,
         }
+    }
+
+    /// A new job id, fixed now so other rows can name the job.
+    pub fn with_new_id(mut self) -> NewJob {
+        self.id = Some(ids::new("job"));
+        self
+    }
+
+    pub fn limits(mut self, max_attempts: i32, timeout: Duration) -> NewJob {
+        self.limits = Some((max_attempts, timeout));
+        self
     }
 
     pub fn org(mut self, org_id: &str) -> NewJob {
@@ -134,10 +207,6 @@ impl NewJob {
         self.concurrency = Some((key.into(), limit.max(1)));
         self
     }
-}
-
-pub fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
 }
 
 /// Lease granted past the timeout, so a job that just timed out is recorded before
@@ -158,21 +227,24 @@ pub async fn enqueue(
             .ok_or_else(|| DbErr::Custom(format!("unknown job kind {}", j.kind)))?;
         limits.push((kind.max_attempts, kind.timeout));
     }
-    insert(db, jobs, |i| limits[i]).await
+    write(db, jobs, |i| limits[i]).await
 }
 
-/// For code that writes jobs of its own kind where no registry is at hand (the webhook
-/// fan-out inside [`crate::events::emit`]): the caller states the kind's limits.
-pub async fn enqueue_kind(
-    db: &impl ConnectionTrait,
-    jobs: &[NewJob],
-    max_attempts: i32,
-    timeout: Duration,
-) -> Result<Vec<String>, DbErr> {
-    insert(db, jobs, |_| (max_attempts, timeout)).await
+/// Writes jobs that carry their kind's limits ([`NewJob::limits`]) in the caller's
+/// transaction: the event subscribers' and the Stripe intake's, where no registry is at
+/// hand. Inside a [`crate::events::UnitOfWork`] use its `enqueue`, which wakes the
+/// workers on commit.
+pub async fn insert(db: &impl ConnectionTrait, jobs: &[NewJob]) -> Result<Vec<String>, DbErr> {
+    let mut limits = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        limits.push(j.limits.ok_or_else(|| {
+            DbErr::Custom(format!("job kind {} enqueued without its limits", j.kind))
+        })?);
+    }
+    write(db, jobs, |i| limits[i]).await
 }
 
-async fn insert(
+async fn write(
     db: &impl ConnectionTrait,
     jobs: &[NewJob],
     limits: impl Fn(usize) -> (i32, Duration),
@@ -182,7 +254,7 @@ async fn insert(
     let mut ids_out = Vec::with_capacity(jobs.len());
     for (i, j) in jobs.iter().enumerate() {
         let (max_attempts, timeout) = limits(i);
-        let id = ids::new("job");
+        let id = j.id.clone().unwrap_or_else(|| ids::new("job"));
         ids_out.push(id.clone());
         rows.push(job::ActiveModel {
             id: Set(id),
@@ -202,6 +274,7 @@ async fn insert(
             lost_by: Set(None),
             lost_at: Set(None),
             last_error: Set(None),
+            last_reason: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
             finished_at: Set(None),

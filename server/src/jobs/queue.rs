@@ -1,10 +1,11 @@
 //! The SQL of the queue: claim a batch under a lease, and record a batch of outcomes.
 //! Both are single statements or one short transaction per batch, so throughput does
 //! not cost a round trip per job.
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Value};
 
 use super::status;
-use crate::services::ids;
+use crate::platform::ids;
+use crate::platform::sql::{placeholders, stmt};
 
 /// A job this worker now holds.
 #[derive(Clone, Debug)]
@@ -38,6 +39,7 @@ pub enum Result_ {
     /// Failed; run again at this time (ms), or `None` to mark the job dead.
     Failed {
         class: &'static str,
+        reason: super::Reason,
         error: String,
         retry_at: Option<i64>,
     },
@@ -56,26 +58,6 @@ impl Result_ {
             Result_::Interrupted => "interrupted",
         }
     }
-}
-
-/// A statement written with PostgreSQL's `$n` placeholders; SQLite gets `?n`, its
-/// numbered form, so one text serves both.
-pub(crate) fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    let backend = db.get_database_backend();
-    let sql = if backend == DbBackend::Sqlite {
-        sql.replace('$', "?")
-    } else {
-        sql.to_string()
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
-
-/// `$1, $2, ...` for a list of `n` values starting at `from`.
-pub(crate) fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Claims up to `limit` due jobs for `worker`: queued jobs whose time has come, and
@@ -169,14 +151,18 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
     let txn = crate::db::begin_write(db).await?;
     for chunk in batch.chunks(100) {
         let mut sql = String::from(
-            "INSERT INTO job_attempts (id, job_id, attempt, worker, started_at, finished_at, outcome, error) VALUES ",
+            "INSERT INTO job_attempts (id, job_id, attempt, worker, started_at, finished_at, outcome, error, reason) VALUES ",
         );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 8);
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 9);
         for (i, o) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("({})", placeholders(i * 8 + 1, 8)));
+            sql.push_str(&format!("({})", placeholders(i * 9 + 1, 9)));
+            let reason = match &o.result {
+                Result_::Failed { reason, .. } => Some(reason.as_str()),
+                _ => None,
+            };
             let error = match &o.result {
                 Result_::Failed { error, .. } => Some(error.clone()),
                 Result_::Lost => Some("the worker stopped before finishing (crash or kill)".into()),
@@ -192,6 +178,7 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
                 o.finished_at.into(),
                 o.result.label().into(),
                 error.into(),
+                reason.into(),
             ]);
         }
         txn.execute_raw(stmt(&txn, &sql, values)).await?;
@@ -206,7 +193,7 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
         for chunk in ids.chunks(500) {
             let sql = format!(
                 "UPDATE jobs SET status = '{done}', finished_at = $1, updated_at = $1,
-                    locked_by = NULL, locked_until = NULL, last_error = NULL
+                    locked_by = NULL, locked_until = NULL, last_error = NULL, last_reason = NULL
                  WHERE locked_by = $2 AND id IN ({})",
                 placeholders(3, chunk.len()),
                 done = status::DONE,
@@ -218,17 +205,21 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
     }
 
     for o in batch {
-        let (next_status, run_at, error) = match &o.result {
+        let (next_status, run_at, error, reason) = match &o.result {
             Result_::Failed {
-                error, retry_at, ..
+                error,
+                retry_at,
+                reason,
+                ..
             } => match retry_at {
-                Some(at) => (status::QUEUED, *at, error.clone()),
-                None => (status::DEAD, now, error.clone()),
+                Some(at) => (status::QUEUED, *at, error.clone(), Some(reason.as_str())),
+                None => (status::DEAD, now, error.clone(), Some(reason.as_str())),
             },
             Result_::Interrupted => (
                 status::QUEUED,
                 now,
                 "shutdown came before the job finished".to_string(),
+                None,
             ),
             _ => continue,
         };
@@ -236,7 +227,7 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
         txn.execute_raw(stmt(
             &txn,
             "UPDATE jobs SET status = $1, run_at = $2, last_error = $3, updated_at = $4,
-                finished_at = $5, locked_by = NULL, locked_until = NULL
+                finished_at = $5, locked_by = NULL, locked_until = NULL, last_reason = $8
              WHERE id = $6 AND locked_by = $7",
             vec![
                 next_status.into(),
@@ -246,6 +237,7 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
                 finished.into(),
                 o.job_id.as_str().into(),
                 o.worker.as_str().into(),
+                reason.into(),
             ],
         ))
         .await?;

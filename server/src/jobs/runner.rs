@@ -11,10 +11,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::queue::{self, Claimed, Outcome, Result_};
-use super::{JobContext, JobError, Registry, now_ms, status};
+use super::{JobContext, JobError, Reason, Registry, status};
 use crate::db::WriteGate;
-use crate::events::{Change, Hub};
 use crate::metrics::Metrics;
+use crate::platform::sql::stmt;
+use crate::platform::{Change, Hub, now_ms};
 
 #[derive(Clone, Debug)]
 pub struct RunnerConfig {
@@ -60,7 +61,7 @@ pub fn worker_id() -> String {
     format!(
         "{host}:{}:{}",
         std::process::id(),
-        &crate::services::ids::new("w")[2..12]
+        &crate::platform::ids::new("w")[2..12]
     )
 }
 
@@ -276,7 +277,7 @@ async fn running_per_key(
     );
     let mut values: Vec<Value> = vec![now.into()];
     values.extend(keys.iter().map(|k| Value::from(*k)));
-    let rows = db.query_all_raw(queue::stmt(db, &sql, values)).await?;
+    let rows = db.query_all_raw(stmt(db, &sql, values)).await?;
     let mut out = HashMap::new();
     for r in rows {
         out.insert(r.try_get("", "concurrency_key")?, r.try_get("", "n")?);
@@ -303,6 +304,7 @@ async fn execute(
     let result = match &kind {
         None => Result_::Failed {
             class: "failed",
+            reason: Reason::NoHandler,
             error: format!("this server has no handler for job kind `{}`", job.kind),
             retry_at: Some(now_ms() + 60_000),
         },
@@ -323,10 +325,10 @@ async fn execute(
                 r = tokio::time::timeout(kind.timeout, &mut task) => match r {
                     Ok(Ok(Ok(()))) => Result_::Succeeded,
                     Ok(Ok(Err(e))) => failure(&job, kind, e),
-                    Ok(Err(join)) => failure(&job, kind, JobError::Retry(format!("the handler panicked: {join}"))),
+                    Ok(Err(join)) => failure(&job, kind, JobError::Retry(Reason::Panicked, format!("the handler panicked: {join}"))),
                     Err(_) => {
                         task.abort();
-                        let mut r = failure(&job, kind, JobError::Retry(format!("timed out after {:?}", kind.timeout)));
+                        let mut r = failure(&job, kind, JobError::Retry(Reason::Timeout, format!("timed out after {:?}", kind.timeout)));
                         if let Result_::Failed { class, .. } = &mut r { *class = "timeout"; }
                         r
                     }
@@ -359,16 +361,18 @@ async fn execute(
 fn failure(job: &Claimed, kind: &super::Kind, e: JobError) -> Result_ {
     let exhausted = job.attempt >= job.max_attempts;
     let backoff = kind.backoff.delay(job.attempt, &mut rand::rng());
+    let reason = e.reason();
     let (error, retry_at) = match e {
-        JobError::Fatal(msg) => (msg, None),
+        JobError::Fatal(_, msg) => (msg, None),
         _ if exhausted => (e.to_string(), None),
-        JobError::RetryAfter(after, msg) => {
+        JobError::RetryAfter(after, _, msg) => {
             (msg, Some(now_ms() + after.max(backoff).as_millis() as i64))
         }
-        JobError::Retry(msg) => (msg, Some(now_ms() + backoff.as_millis() as i64)),
+        JobError::Retry(_, msg) => (msg, Some(now_ms() + backoff.as_millis() as i64)),
     };
     Result_::Failed {
         class: "failed",
+        reason,
         error: error.chars().take(4000).collect(),
         retry_at,
     }

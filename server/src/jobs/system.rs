@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Backoff, Handler, JobContext, JobError, Kind, Registry};
+use super::{Backoff, Handler, JobContext, JobError, Kind, Reason, Registry};
 
 pub const NOOP: &str = "system.noop";
 pub const SLEEP: &str = "system.sleep";
@@ -25,12 +25,12 @@ struct Sleep;
 #[async_trait]
 impl Handler for Sleep {
     async fn run(&self, job: &JobContext) -> Result<(), JobError> {
-        let ms = job.payload["ms"]
-            .as_u64()
-            .ok_or_else(|| JobError::Fatal("payload needs a numeric `ms`".into()))?;
+        let ms = job.payload["ms"].as_u64().ok_or_else(|| {
+            JobError::Fatal(Reason::Invalid, "payload needs a numeric `ms`".into())
+        })?;
         tokio::time::sleep(Duration::from_millis(ms)).await;
         if job.payload["fail"].as_bool() == Some(true) {
-            return Err(JobError::Retry("asked to fail".into()));
+            return Err(JobError::Retry(Reason::Other, "asked to fail".into()));
         }
         Ok(())
     }

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 
 use crate::Platform;
 use crate::services::auth;
-use crate::services::webhooks::WebhooksService;
 
 /// `/webhooks/deliveries.csv`: the delivery log with the page's filters (10,000 rows at most).
 pub async fn deliveries_csv(
@@ -28,7 +27,7 @@ pub async fn deliveries_csv(
         Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response(),
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
-    let svc = WebhooksService::new(&p);
+    let svc = crate::webhooks_service(&p);
     match svc.export_csv(&user, &filter).await {
         Ok(csv) => (
             [

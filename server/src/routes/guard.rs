@@ -9,7 +9,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use sea_orm::DatabaseConnection;
 
-use crate::services::auth::{self, SignedIn};
+use crate::services::auth;
+
+use crate::services::auth::SignedIn;
 
 /// Pages anyone may open: sign-in, the guest portal and the pages Stripe sends payers back to.
 fn is_public(path: &str) -> bool {

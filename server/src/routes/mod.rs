@@ -1,6 +1,5 @@
 //! Plain axum routes and middleware around the Leptos app.
 pub mod api;
-pub mod client_ip;
 pub mod exports;
 pub mod guard;
 pub mod health;

@@ -8,7 +8,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use crate::db::entities::{api_key, organization};
-use crate::services::ids;
+use crate::platform::ids;
 
 /// Every key starts with this, so scanners and people recognise a Hitch key.
 pub const PREFIX: &str = "hk_live_";
@@ -128,6 +128,5 @@ pub fn as_user(key: &api_key::Model, org: &organization::Model) -> CurrentUser {
         name: key.name.clone(),
         email: format!("API key {} ({})", key.name, key.prefix),
         role: Role::Admin,
-        stopped_webhooks: 0,
     }
 }

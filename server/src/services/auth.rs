@@ -1,6 +1,5 @@
 //! Sign-in with argon2 password hashes and cookie sessions (tower-sessions).
 use std::net::IpAddr;
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use app::error::AppError;
@@ -21,9 +20,9 @@ use sea_orm::{
 use tower_sessions::Session;
 
 use crate::db::entities::{organization, session, user};
-use crate::routes::client_ip::ClientIp;
+use crate::platform::client_ip::ClientIp;
+use crate::platform::{Internal, OrInternal, internal};
 use crate::services::throttle::{self, FailureLimit};
-use crate::services::{OrInternal, internal, webhooks};
 
 const SESSION_USER: &str = "uid";
 /// When the session last had its expiry pushed forward (unix seconds).
@@ -156,7 +155,7 @@ fn session(parts: &Parts) -> AppResult<Session> {
         .extensions
         .get::<Session>()
         .cloned()
-        .ok_or_else(|| internal("session layer missing"))
+        .ok_or_else(|| Internal::msg("session layer missing").report())
 }
 
 /// A user row with what the pages need of their organization, read in one query.
@@ -167,19 +166,9 @@ struct UserWithOrg {
     org_name: String,
     org_time_zone: String,
     org_currency: String,
-    stopped_webhooks: i64,
 }
 
-/// The organization's stopped webhook endpoints (see [`webhooks::STOPPED`]), counted
-/// beside its user. (Unqualified columns name the subquery's own table.)
-static STOPPED_WEBHOOKS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "(SELECT COUNT(*) FROM webhook_endpoints w WHERE w.organization_id = organizations.id AND {})",
-        webhooks::STOPPED
-    )
-});
-
-/// The user with their organization's name, time zone, currency and stopped webhooks.
+/// The user with their organization's name, time zone and currency.
 fn user_with_org() -> Select<user::Entity> {
     let to_org: RelationDef = user::Entity::belongs_to(organization::Entity)
         .from(user::Column::OrganizationId)
@@ -190,7 +179,6 @@ fn user_with_org() -> Select<user::Entity> {
         .column_as(organization::Column::Name, "org_name")
         .column_as(organization::Column::TimeZone, "org_time_zone")
         .column_as(organization::Column::Currency, "org_currency")
-        .column_as(Expr::cust(STOPPED_WEBHOOKS.as_str()), "stopped_webhooks")
 }
 
 /// Loads the user and their organization as the dashboard sees them.
@@ -258,7 +246,6 @@ impl UserWithOrg {
             name: u.name,
             email: u.email,
             role: Role::parse(&u.role).unwrap_or(Role::Staff),
-            stopped_webhooks: u32::try_from(self.stopped_webhooks).unwrap_or(u32::MAX),
         }
     }
 }

@@ -1,53 +1,39 @@
-//! Bookings over SeaORM, with capacity enforced inside one transaction per write.
-//!
-//! Every write starts by bumping the resource's `lock_version`. That first statement
-//! takes the row lock on PostgreSQL and the write lock on SQLite, so concurrent writes
-//! to one resource queue up and each sees the bookings committed before it.
-use app::error::{AppError, FieldError};
+//! Bookings over SeaORM, with capacity enforced inside one transaction per write
+//! (see [`super::placement`]).
+use app::error::AppError;
 use app::model::auth::{Actor, CurrentUser};
 use app::model::booking::{
     BookingFilter, BookingFormOptions, BookingInput, BookingListItem, BookingStatus, BookingView,
-    ValidBooking, guests,
 };
 use app::model::money::format_amount;
 use app::model::page::Page;
 use app::ports::{AppResult, BookingsPort};
 use async_trait::async_trait;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    FromQueryResult, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationDef,
     sea_query::{Expr, Query},
 };
 use serde_json::json;
 
+use crate::db::audit;
 use crate::db::entities::{booking, client, organization, resource};
-use crate::events::{self, EventType, Hub, payloads};
-use crate::jobs::queue::stmt;
-use crate::services::org::{self, resource_view, tz};
-use crate::services::{OrInternal, audit, ids, sql};
+use crate::events::{EventType, Outbox, payloads};
+use crate::platform::clock::tz_named;
+use crate::platform::sql::{self, stmt};
+use crate::platform::{OrInternal, ids};
+use crate::services::org::{self, tz};
+use crate::services::placement::{place, to_utc};
 
 pub const PER_PAGE: u64 = 50;
 
 pub struct BookingsService {
     pub db: DatabaseConnection,
-    pub hub: Hub,
-}
-
-/// Local wall time in `tz` to UTC; a time skipped by a clock change is a field error.
-pub fn to_utc(tz: Tz, local: NaiveDateTime, field: &str) -> AppResult<DateTime<Utc>> {
-    tz.from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| {
-            AppError::field(
-                field,
-                "That time does not exist on this day (the clocks change).",
-            )
-        })
+    pub outbox: Outbox,
 }
 
 /// A booking's local date, start and end time in `tz`, as the forms and the list show
@@ -175,144 +161,6 @@ async fn one_view(
     Ok(view(b, tz(org), &org.currency, names))
 }
 
-/// The largest number of guests present at any moment of `[start, end)` across `others`.
-pub fn peak_guests(
-    others: &[(DateTime<Utc>, DateTime<Utc>, i64)],
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> i64 {
-    // Sweep the clipped intervals: +party at each start, -party at each end; ends first
-    // at equal times because a booking ending at 19:00 frees its seats for one at 19:00.
-    let mut edges: Vec<(DateTime<Utc>, i64)> = Vec::new();
-    for &(s, e, party) in others {
-        let (s, e) = (s.max(start), e.min(end));
-        if s < e {
-            edges.push((s, party));
-            edges.push((e, -party));
-        }
-    }
-    edges.sort_by_key(|&(t, delta)| (t, delta));
-    let (mut now, mut peak) = (0, 0);
-    for (_, delta) in edges {
-        now += delta;
-        peak = peak.max(now);
-    }
-    peak
-}
-
-struct Placement {
-    resource: resource::Model,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-}
-
-/// Locks the resource, then checks it exists in this organization, the client too, the
-/// opening hours and the capacity left. Runs inside the write transaction.
-async fn place(
-    txn: &DatabaseTransaction,
-    org: &organization::Model,
-    v: &ValidBooking,
-    exclude: Option<&str>,
-) -> AppResult<Placement> {
-    let locked = resource::Entity::update_many()
-        .col_expr(
-            resource::Column::LockVersion,
-            sql::incr(resource::Column::LockVersion),
-        )
-        .filter(resource::Column::Id.eq(&v.resource_id))
-        .filter(resource::Column::OrganizationId.eq(&org.id))
-        .exec(txn)
-        .await
-        .or_internal()?;
-    let mut errors = Vec::new();
-    if locked.rows_affected == 0 {
-        errors.push(FieldError::new(
-            "resource_id",
-            "This resource does not exist.",
-        ));
-    }
-    let client_exists = client::Entity::find_by_id(&v.client_id)
-        .filter(client::Column::OrganizationId.eq(&org.id))
-        .count(txn)
-        .await
-        .or_internal()?
-        > 0;
-    if !client_exists {
-        errors.push(FieldError::new("client_id", "This guest does not exist."));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation { fields: errors });
-    }
-    let resource = resource::Entity::find_by_id(&v.resource_id)
-        .one(txn)
-        .await
-        .or_internal()?
-        .ok_or_else(|| AppError::not_found("resource"))?;
-    let rv = resource_view(&resource);
-    if !rv.opening_hours.allows(v.start, v.end) {
-        return Err(AppError::field(
-            "start_time",
-            format!(
-                "{} is open {}; choose a time inside those hours.",
-                rv.name,
-                rv.opening_hours.summary()
-            ),
-        ));
-    }
-    if v.party_size > rv.capacity {
-        return Err(AppError::field(
-            "party_size",
-            format!("{} holds at most {}.", rv.name, guests(rv.capacity.into())),
-        ));
-    }
-    let tz = tz(org);
-    let start = to_utc(tz, v.start, "start_time")?;
-    let end = to_utc(tz, v.end, "end_time")?;
-
-    let mut overlapping = booking::Entity::find()
-        .filter(booking::Column::ResourceId.eq(&resource.id))
-        .filter(booking::Column::StartsAt.lt(end))
-        .filter(booking::Column::EndsAt.gt(start))
-        .filter(booking::Column::Status.is_in([
-            BookingStatus::Pending.as_str(),
-            BookingStatus::Confirmed.as_str(),
-        ]));
-    if let Some(id) = exclude {
-        overlapping = overlapping.filter(booking::Column::Id.ne(id));
-    }
-    let others: Vec<_> = overlapping
-        .all(txn)
-        .await
-        .or_internal()?
-        .into_iter()
-        .map(|b| (b.starts_at, b.ends_at, i64::from(b.party_size)))
-        .collect();
-    let free = i64::from(rv.capacity) - peak_guests(&others, start, end);
-    if i64::from(v.party_size) > free {
-        let detail = if free <= 0 {
-            format!(
-                "{} is fully booked at that time. Choose another time or resource.",
-                rv.name
-            )
-        } else {
-            format!(
-                "That slot is taken: {} has room for only {} more at that time.",
-                rv.name,
-                guests(free)
-            )
-        };
-        return Err(AppError::SlotTaken {
-            detail,
-            field: "start_time".into(),
-        });
-    }
-    Ok(Placement {
-        resource,
-        start,
-        end,
-    })
-}
-
 fn filter_range(f: &BookingFilter, tz: Tz) -> AppResult<Condition> {
     let mut cond = Condition::all();
     if !f.status.is_empty() {
@@ -359,7 +207,7 @@ impl BookingsPort for BookingsService {
     ) -> AppResult<Page<BookingListItem>> {
         // The busiest page: the time zone and currency come with the user, which saves
         // reading the organization again.
-        let tz = org::tz_named(&user.time_zone);
+        let tz = tz_named(&user.time_zone);
         let page = filter.page.max(1);
         let cond = Condition::all()
             .add(booking::Column::OrganizationId.eq(&user.org_id))
@@ -434,8 +282,8 @@ impl BookingsPort for BookingsService {
     async fn create(&self, user: &CurrentUser, input: &BookingInput) -> AppResult<BookingView> {
         let org = org::load(&self.db, &user.org_id).await?;
         let v = input.validate(&org.currency)?;
-        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
-        let p = place(&txn, &org, &v, None).await?;
+        let mut uow = self.outbox.begin().await.or_internal()?;
+        let p = place(uow.txn(), &org, &v, None).await?;
         let now = Utc::now();
         let row = booking::ActiveModel {
             id: Set(ids::new("bk")),
@@ -452,12 +300,11 @@ impl BookingsPort for BookingsService {
             created_at: Set(now),
             updated_at: Set(now),
         }
-        .insert(&txn)
+        .insert(uow.txn())
         .await
         .or_internal()?;
         // The event goes first: the audit row after it is the last write before commit.
-        let event = events::emit(
-            &txn,
+        uow.emit(
             &org.id,
             EventType::BookingCreated,
             &row.id,
@@ -467,7 +314,7 @@ impl BookingsPort for BookingsService {
         .or_internal()?;
         let details = json!({ "resource_id": row.resource_id, "starts_at": row.starts_at, "ends_at": row.ends_at, "party_size": row.party_size });
         audit::record(
-            &txn,
+            uow.txn(),
             &Actor::from(user),
             "booking.created",
             "booking",
@@ -476,8 +323,7 @@ impl BookingsPort for BookingsService {
         )
         .await
         .or_internal()?;
-        txn.commit().await.or_internal()?;
-        self.hub.committed(&[event]);
+        uow.commit().await.or_internal()?;
         tracing::info!(booking = %row.id, "booking created");
         one_view(&self.db, &org, row).await
     }
@@ -491,11 +337,11 @@ impl BookingsPort for BookingsService {
     ) -> AppResult<BookingView> {
         let org = org::load(&self.db, &user.org_id).await?;
         let v = input.validate(&org.currency)?;
-        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
-        let p = place(&txn, &org, &v, Some(id)).await?;
+        let mut uow = self.outbox.begin().await.or_internal()?;
+        let p = place(uow.txn(), &org, &v, Some(id)).await?;
         let current = booking::Entity::find_by_id(id)
             .filter(booking::Column::OrganizationId.eq(&org.id))
-            .one(&txn)
+            .one(uow.txn())
             .await
             .or_internal()?
             .ok_or_else(|| AppError::not_found("booking"))?;
@@ -527,7 +373,7 @@ impl BookingsPort for BookingsService {
         active.deposit_minor = Set(v.deposit_minor);
         active.revision = Set(revision + 1);
         active.updated_at = Set(Utc::now());
-        let row = active.update(&txn).await.or_internal()?;
+        let row = active.update(uow.txn()).await.or_internal()?;
         let action = if rescheduled {
             "booking.rescheduled"
         } else {
@@ -544,20 +390,15 @@ impl BookingsPort for BookingsService {
         if kinds.is_empty() {
             kinds.push(EventType::BookingUpdated);
         }
-        let mut emitted = Vec::new();
         for kind in kinds {
             let mut data = payloads::booking(&row, &org.currency);
             if kind == EventType::BookingRescheduled {
                 data["previous"] = previous.clone();
             }
-            emitted.push(
-                events::emit(&txn, &org.id, kind, &row.id, data)
-                    .await
-                    .or_internal()?,
-            );
+            uow.emit(&org.id, kind, &row.id, data).await.or_internal()?;
         }
         audit::record(
-            &txn,
+            uow.txn(),
             &Actor::from(user),
             action,
             "booking",
@@ -566,8 +407,7 @@ impl BookingsPort for BookingsService {
         )
         .await
         .or_internal()?;
-        txn.commit().await.or_internal()?;
-        self.hub.committed(&emitted);
+        uow.commit().await.or_internal()?;
         one_view(&self.db, &org, row).await
     }
 
@@ -580,7 +420,7 @@ impl BookingsPort for BookingsService {
     ) -> AppResult<BookingView> {
         let org = org::load(&self.db, &user.org_id).await?;
         let reason: String = reason.trim().chars().take(500).collect();
-        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
+        let mut uow = self.outbox.begin().await.or_internal()?;
         // One conditional write: it succeeds only for the expected revision of a booking
         // that still holds its seats.
         let res = booking::Entity::update_many()
@@ -600,12 +440,12 @@ impl BookingsPort for BookingsService {
                 BookingStatus::Pending.as_str(),
                 BookingStatus::Confirmed.as_str(),
             ]))
-            .exec(&txn)
+            .exec(uow.txn())
             .await
             .or_internal()?;
         let row = booking::Entity::find_by_id(id)
             .filter(booking::Column::OrganizationId.eq(&org.id))
-            .one(&txn)
+            .one(uow.txn())
             .await
             .or_internal()?
             .ok_or_else(|| AppError::not_found("booking"))?;
@@ -625,11 +465,11 @@ impl BookingsPort for BookingsService {
         }
         let mut data = payloads::booking(&row, &org.currency);
         data["reason"] = json!(reason);
-        let event = events::emit(&txn, &org.id, EventType::BookingCancelled, id, data)
+        uow.emit(&org.id, EventType::BookingCancelled, id, data)
             .await
             .or_internal()?;
         audit::record(
-            &txn,
+            uow.txn(),
             &Actor::from(user),
             "booking.cancelled",
             "booking",
@@ -638,8 +478,7 @@ impl BookingsPort for BookingsService {
         )
         .await
         .or_internal()?;
-        txn.commit().await.or_internal()?;
-        self.hub.committed(&[event]);
+        uow.commit().await.or_internal()?;
         one_view(&self.db, &org, row).await
     }
 
@@ -663,52 +502,5 @@ impl BookingsPort for BookingsService {
                 .to_string(),
             currency: org.currency,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(h: u32, m: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 12, 24, h, m, 0)
-            .single()
-            .expect("time")
-    }
-
-    #[test]
-    fn peak_counts_only_simultaneous_guests() {
-        // 18-20 (4), 19-21 (2), 20-22 (3): peak in 18..22 is 6 (19-20), not 9.
-        let others = [
-            (t(18, 0), t(20, 0), 4),
-            (t(19, 0), t(21, 0), 2),
-            (t(20, 0), t(22, 0), 3),
-        ];
-        assert_eq!(peak_guests(&others, t(18, 0), t(22, 0)), 6);
-        assert_eq!(peak_guests(&others, t(21, 0), t(22, 0)), 3);
-        assert_eq!(peak_guests(&others, t(22, 0), t(23, 0)), 0);
-    }
-
-    #[test]
-    fn back_to_back_bookings_do_not_overlap() {
-        let others = [(t(18, 0), t(19, 0), 4), (t(19, 0), t(20, 0), 4)];
-        assert_eq!(peak_guests(&others, t(18, 0), t(20, 0)), 4);
-    }
-
-    #[test]
-    fn nonexistent_local_times_are_field_errors() {
-        let tz: Tz = "Europe/Paris".parse().expect("tz");
-        let gap = NaiveDate::from_ymd_opt(2026, 3, 29)
-            .and_then(|d| d.and_hms_opt(2, 30, 0))
-            .expect("date");
-        let err = to_utc(tz, gap, "start_time").unwrap_err();
-        assert!(err.field_message("start_time").is_some());
-        let ok = NaiveDate::from_ymd_opt(2026, 7, 1)
-            .and_then(|d| d.and_hms_opt(19, 0, 0))
-            .expect("date");
-        assert_eq!(
-            to_utc(tz, ok, "start_time").expect("utc").to_rfc3339(),
-            "2026-07-01T17:00:00+00:00"
-        );
     }
 }

@@ -12,15 +12,16 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use crate::db::audit;
 use crate::db::entities::client;
-use crate::events::{self, EventType, Hub, payloads};
-use crate::services::{OrInternal, audit, ids, sql};
+use crate::events::{EventType, Outbox, payloads};
+use crate::platform::{OrInternal, ids, sql};
 
 pub const PER_PAGE: u64 = 50;
 
 pub struct ClientsService {
     pub db: DatabaseConnection,
-    pub hub: Hub,
+    pub outbox: Outbox,
 }
 
 pub fn view(c: client::Model) -> ClientView {
@@ -87,7 +88,7 @@ impl ClientsPort for ClientsService {
     async fn create(&self, user: &CurrentUser, input: &ClientInput) -> AppResult<ClientView> {
         let v = input.validate()?;
         let now = Utc::now();
-        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
+        let mut uow = self.outbox.begin().await.or_internal()?;
         let row = client::ActiveModel {
             id: Set(ids::new("cli")),
             organization_id: Set(user.org_id.clone()),
@@ -97,11 +98,10 @@ impl ClientsPort for ClientsService {
             created_at: Set(now),
             updated_at: Set(now),
         }
-        .insert(&txn)
+        .insert(uow.txn())
         .await
         .or_internal()?;
-        let event = events::emit(
-            &txn,
+        uow.emit(
             &user.org_id,
             EventType::ClientCreated,
             &row.id,
@@ -110,7 +110,7 @@ impl ClientsPort for ClientsService {
         .await
         .or_internal()?;
         audit::record(
-            &txn,
+            uow.txn(),
             &Actor::from(user),
             "client.created",
             "client",
@@ -119,8 +119,7 @@ impl ClientsPort for ClientsService {
         )
         .await
         .or_internal()?;
-        txn.commit().await.or_internal()?;
-        self.hub.committed(&[event]);
+        uow.commit().await.or_internal()?;
         Ok(view(row))
     }
 
@@ -131,7 +130,7 @@ impl ClientsPort for ClientsService {
         input: &ClientInput,
     ) -> AppResult<ClientView> {
         let v = input.validate()?;
-        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
+        let mut uow = self.outbox.begin().await.or_internal()?;
         let res = client::Entity::update_many()
             .col_expr(client::Column::Name, Expr::value(v.name.clone()))
             .col_expr(client::Column::Email, Expr::value(v.email.clone()))
@@ -139,19 +138,18 @@ impl ClientsPort for ClientsService {
             .col_expr(client::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(client::Column::Id.eq(id))
             .filter(client::Column::OrganizationId.eq(&user.org_id))
-            .exec(&txn)
+            .exec(uow.txn())
             .await
             .or_internal()?;
         if res.rows_affected == 0 {
             return Err(AppError::not_found("client"));
         }
         let row = client::Entity::find_by_id(id)
-            .one(&txn)
+            .one(uow.txn())
             .await
             .or_internal()?
             .ok_or_else(|| AppError::not_found("client"))?;
-        let event = events::emit(
-            &txn,
+        uow.emit(
             &user.org_id,
             EventType::ClientUpdated,
             id,
@@ -160,7 +158,7 @@ impl ClientsPort for ClientsService {
         .await
         .or_internal()?;
         audit::record(
-            &txn,
+            uow.txn(),
             &Actor::from(user),
             "client.updated",
             "client",
@@ -169,8 +167,7 @@ impl ClientsPort for ClientsService {
         )
         .await
         .or_internal()?;
-        txn.commit().await.or_internal()?;
-        self.hub.committed(&[event]);
+        uow.commit().await.or_internal()?;
         Ok(view(row))
     }
 }

@@ -12,9 +12,9 @@ use sea_orm::{
 };
 
 use crate::db::entities::{booking, client, invoice, invoice_line, organization, resource, user};
+use crate::platform::{OrInternal, ids};
 use crate::services::auth::hash_password;
-use crate::services::bookings::to_utc;
-use crate::services::{OrInternal, ids};
+use crate::services::placement::to_utc;
 
 pub const DEMO_SLUG: &str = "demo-bistro";
 pub const DEMO_EMAIL: &str = "owner@demo.hitch.test";

@@ -18,16 +18,17 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use crate::db::audit;
 use crate::db::entities::{booking, client, invoice, invoice_line, organization};
-use crate::events::{self, EventType, Hub, payloads};
+use crate::events::{EventType, Outbox, payloads};
+use crate::platform::{OrInternal, ids, sql};
 use crate::services::org::{self, tz};
-use crate::services::{OrInternal, audit, ids, sql};
 
 pub const PER_PAGE: u64 = 50;
 
 pub struct InvoicesService {
     pub db: DatabaseConnection,
-    pub hub: Hub,
+    pub outbox: Outbox,
 }
 
 fn view(i: invoice::Model, lines: Vec<invoice_line::Model>, client_name: String) -> InvoiceView {
@@ -136,20 +137,20 @@ impl InvoicesPort for InvoicesService {
     async fn create(&self, user: &CurrentUser, input: &InvoiceInput) -> AppResult<InvoiceView> {
         let org = org::load(&self.db, &user.org_id).await?;
         let v = input.validate(&org.currency)?;
-        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
+        let mut uow = self.outbox.begin().await.or_internal()?;
         organization::Entity::update_many()
             .col_expr(
                 organization::Column::NextInvoiceNumber,
                 sql::incr(organization::Column::NextInvoiceNumber),
             )
             .filter(organization::Column::Id.eq(&org.id))
-            .exec(&txn)
+            .exec(uow.txn())
             .await
             .or_internal()?;
         let mut errors = Vec::new();
         let client_ok = client::Entity::find_by_id(&v.client_id)
             .filter(client::Column::OrganizationId.eq(&org.id))
-            .count(&txn)
+            .count(uow.txn())
             .await
             .or_internal()?
             > 0;
@@ -159,7 +160,7 @@ impl InvoicesPort for InvoicesService {
         if let Some(b) = &v.booking_id {
             let ok = booking::Entity::find_by_id(b)
                 .filter(booking::Column::OrganizationId.eq(&org.id))
-                .count(&txn)
+                .count(uow.txn())
                 .await
                 .or_internal()?
                 > 0;
@@ -173,7 +174,7 @@ impl InvoicesPort for InvoicesService {
         if !errors.is_empty() {
             return Err(AppError::Validation { fields: errors });
         }
-        let counter = org::load(&txn, &org.id).await?.next_invoice_number - 1;
+        let counter = org::load(uow.txn(), &org.id).await?.next_invoice_number - 1;
         let now = Utc::now();
         let row = invoice::ActiveModel {
             id: Set(ids::new("inv")),
@@ -189,7 +190,7 @@ impl InvoicesPort for InvoicesService {
             created_at: Set(now),
             updated_at: Set(now),
         }
-        .insert(&txn)
+        .insert(uow.txn())
         .await
         .or_internal()?;
         let lines: Vec<invoice_line::ActiveModel> = v
@@ -206,11 +207,10 @@ impl InvoicesPort for InvoicesService {
             })
             .collect();
         invoice_line::Entity::insert_many(lines)
-            .exec_without_returning(&txn)
+            .exec_without_returning(uow.txn())
             .await
             .or_internal()?;
-        let event = events::emit(
-            &txn,
+        uow.emit(
             &org.id,
             EventType::InvoiceCreated,
             &row.id,
@@ -220,7 +220,7 @@ impl InvoicesPort for InvoicesService {
         .or_internal()?;
         let details = json!({ "number": row.number, "total_minor": row.total_minor, "currency": row.currency });
         audit::record(
-            &txn,
+            uow.txn(),
             &Actor::from(user),
             "invoice.created",
             "invoice",
@@ -229,9 +229,8 @@ impl InvoicesPort for InvoicesService {
         )
         .await
         .or_internal()?;
-        let out = full_view(&txn, row).await?;
-        txn.commit().await.or_internal()?;
-        self.hub.committed(&[event]);
+        let out = full_view(uow.txn(), row).await?;
+        uow.commit().await.or_internal()?;
         Ok(out)
     }
 
@@ -241,8 +240,8 @@ impl InvoicesPort for InvoicesService {
         id: &str,
         next: InvoiceStatus,
     ) -> AppResult<InvoiceView> {
-        let txn = crate::db::begin_write(&self.db).await.or_internal()?;
-        let current = find(&txn, &user.org_id, id).await?;
+        let mut uow = self.outbox.begin().await.or_internal()?;
+        let current = find(uow.txn(), &user.org_id, id).await?;
         let from = InvoiceStatus::parse(&current.status).unwrap_or(InvoiceStatus::Draft);
         if !from.can_become(next) {
             return Err(AppError::InvalidTransition {
@@ -259,7 +258,7 @@ impl InvoicesPort for InvoicesService {
             .col_expr(invoice::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(invoice::Column::Id.eq(id))
             .filter(invoice::Column::Status.eq(from.as_str()))
-            .exec(&txn)
+            .exec(uow.txn())
             .await
             .or_internal()?;
         if res.rows_affected == 0 {
@@ -267,7 +266,7 @@ impl InvoicesPort for InvoicesService {
                 what: "invoice".into(),
             });
         }
-        let row = find(&txn, &user.org_id, id).await?;
+        let row = find(uow.txn(), &user.org_id, id).await?;
         let kind = match next {
             InvoiceStatus::Draft => None,
             InvoiceStatus::Sent => Some(EventType::InvoiceSent),
@@ -276,17 +275,14 @@ impl InvoicesPort for InvoicesService {
             InvoiceStatus::Void => Some(EventType::InvoiceVoided),
             InvoiceStatus::Refunded => Some(EventType::InvoiceRefunded),
         };
-        let mut emitted = Vec::new();
         if let Some(kind) = kind {
-            emitted.push(
-                events::emit(&txn, &user.org_id, kind, id, payloads::invoice(&row))
-                    .await
-                    .or_internal()?,
-            );
+            uow.emit(&user.org_id, kind, id, payloads::invoice(&row))
+                .await
+                .or_internal()?;
         }
         let action = format!("invoice.{}", next.as_str());
         audit::record(
-            &txn,
+            uow.txn(),
             &Actor::from(user),
             &action,
             "invoice",
@@ -295,9 +291,8 @@ impl InvoicesPort for InvoicesService {
         )
         .await
         .or_internal()?;
-        let out = full_view(&txn, row).await?;
-        txn.commit().await.or_internal()?;
-        self.hub.committed(&emitted);
+        let out = full_view(uow.txn(), row).await?;
+        uow.commit().await.or_internal()?;
         Ok(out)
     }
 

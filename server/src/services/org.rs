@@ -1,41 +1,26 @@
 //! Organization settings, resources and the audit log.
-use app::error::AppError;
 use app::model::auth::{Actor, CurrentUser};
 use app::model::org::{AuditEntry, OrgSettings, OrgSettingsInput};
 use app::model::page::Page;
 use app::model::resource::{OpeningHours, ResourceView};
 use app::ports::{AppResult, OrgPort};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 
+use crate::db::audit;
 use crate::db::entities::{audit_log, organization, resource};
-use crate::services::{OrInternal, audit};
+use crate::platform::OrInternal;
+use crate::platform::clock::{Style, local};
 
 pub struct OrgService {
     pub db: DatabaseConnection,
 }
 
-pub async fn load(db: &impl ConnectionTrait, org_id: &str) -> AppResult<organization::Model> {
-    organization::Entity::find_by_id(org_id)
-        .one(db)
-        .await
-        .or_internal()?
-        .ok_or_else(|| AppError::not_found("organization"))
-}
-
-pub fn tz(org: &organization::Model) -> Tz {
-    tz_named(&org.time_zone)
-}
-
-/// A stored time zone name; UTC should a stored name ever fail to parse.
-pub fn tz_named(name: &str) -> Tz {
-    name.parse().unwrap_or(Tz::UTC)
-}
+pub use crate::db::org::{load, tz};
 
 pub fn resource_view(r: &resource::Model) -> ResourceView {
     ResourceView {
@@ -65,11 +50,6 @@ fn settings(org: organization::Model) -> OrgSettings {
         currency: org.currency,
         cancel_cutoff_hours: org.cancel_cutoff_hours.max(0) as u32,
     }
-}
-
-/// Local "2026-11-22 19:05" for a UTC instant.
-pub fn local_stamp(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
 #[async_trait]
@@ -124,7 +104,7 @@ impl OrgPort for OrgService {
             items: items
                 .into_iter()
                 .map(|a| AuditEntry {
-                    at: local_stamp(a.created_at, tz),
+                    at: local(a.created_at, tz, Style::Stamp),
                     actor: format!("{} {}", a.actor_kind, a.actor_label),
                     action: a.action,
                     entity: a.entity_id,

@@ -12,8 +12,12 @@ use chrono::{TimeZone, Utc};
 use sea_orm::{ActiveValue::Set, EntityTrait, sea_query::OnConflict};
 use serde_json::json;
 
+use crate::db::audit;
 use crate::db::entities::{payment_link, refund, stripe_settings};
-use crate::services::{OrInternal, audit, org, require_manager};
+use crate::platform::access::require_manager;
+use crate::platform::clock::{Style, local_ms};
+use crate::platform::{OrInternal, now_ms};
+use crate::services::org;
 use crate::stripe::inbound::SecretCache;
 use crate::stripe::{self, SECRET_KEY, Stripe, WEBHOOK_SECRET, links, refunds};
 
@@ -27,18 +31,6 @@ fn rfc3339(ms: i64) -> String {
     Utc.timestamp_millis_opt(ms)
         .single()
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
-/// "Sun 22 Nov, 19:30" in the organization's time zone.
-fn local(ms: i64, tz: chrono_tz::Tz) -> String {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .map(|t| {
-            t.with_timezone(&tz)
-                .format("%a %-d %b %Y, %H:%M")
-                .to_string()
-        })
         .unwrap_or_default()
 }
 
@@ -64,9 +56,9 @@ pub fn link_view(
         expires_at: rfc3339(l.expires_at),
         created_at: rfc3339(l.created_at),
         completed_at: l.completed_at.map(rfc3339),
-        expires_label: local(l.expires_at, tz),
-        created_label: local(l.created_at, tz),
-        completed_label: l.completed_at.map(|t| local(t, tz)),
+        expires_label: local_ms(l.expires_at, tz, Style::Friendly),
+        created_label: local_ms(l.created_at, tz, Style::Friendly),
+        completed_label: l.completed_at.map(|t| local_ms(t, tz, Style::Friendly)),
         refunds: refunds
             .iter()
             .map(|r| RefundView {
@@ -76,7 +68,7 @@ pub fn link_view(
                 reason: r.reason.clone(),
                 status: r.status.clone(),
                 created_at: rfc3339(r.created_at),
-                created_label: local(r.created_at, tz),
+                created_label: local_ms(r.created_at, tz, Style::Friendly),
             })
             .collect(),
     }
@@ -103,7 +95,7 @@ impl PaymentsService {
             .await
             .or_internal()?
             .is_some_and(|k| key_is_live(k.expose()));
-        let now = stripe::now_ms();
+        let now = now_ms();
         stripe_settings::Entity::insert(stripe_settings::ActiveModel {
             organization_id: Set(org_id.into()),
             livemode: Set(livemode),
@@ -157,7 +149,7 @@ impl PaymentsPort for PaymentsService {
             checked_at: row
                 .as_ref()
                 .and_then(|r| r.checked_at)
-                .map(|t| local(t, org::tz(&org))),
+                .map(|t| local_ms(t, org::tz(&org), Style::Friendly)),
             check_error: row.and_then(|r| r.check_error),
             webhook_url: self.stripe.webhook_url(&org.slug),
         })

@@ -4,11 +4,10 @@ use std::collections::BTreeMap;
 use app::error::AppError;
 use app::model::auth::CurrentUser;
 use app::model::platform::{
-    ApiKeyView, EventTypeView, JobKindRow, JobRow, JobsOverview, NewApiKey,
+    ApiKeyView, EventTypeView, IntegrationAlert, JobKindRow, JobRow, JobsOverview, NewApiKey,
 };
 use app::ports::{AppResult, PlatformPort};
 use async_trait::async_trait;
-use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -16,24 +15,15 @@ use sea_orm::{
 };
 
 use crate::db::entities::{api_key, job};
-use crate::events::{EventType, Hub};
+use crate::events::{EventType, Outbox};
 use crate::jobs::{self, status};
-use crate::services::{OrInternal, api_keys, org};
+use crate::platform::OrInternal;
+use crate::platform::clock::{Style, local, local_ms};
+use crate::services::{api_keys, org};
 
 pub struct PlatformService {
     pub db: DatabaseConnection,
-    pub hub: Hub,
-}
-
-fn local(ms: i64, tz: Tz) -> String {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
-
-fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+    pub outbox: Outbox,
 }
 
 /// The organization's jobs and the system's own (no organization).
@@ -48,8 +38,8 @@ fn key_view(k: api_key::Model, tz: Tz) -> ApiKeyView {
         id: k.id,
         name: k.name,
         prefix: k.prefix,
-        created: local_time(k.created_at, tz),
-        last_used: k.last_used_at.map(|t| local_time(t, tz)),
+        created: local(k.created_at, tz, Style::Stamp),
+        last_used: k.last_used_at.map(|t| local(t, tz, Style::Stamp)),
         revoked: k.revoked_at.is_some(),
     }
 }
@@ -64,7 +54,11 @@ impl PlatformPort for PlatformService {
                    GROUP BY kind, status, (attempts > 0)";
         let rows = self
             .db
-            .query_all_raw(jobs::queue::stmt(&self.db, sql, vec![o.id.clone().into()]))
+            .query_all_raw(crate::platform::sql::stmt(
+                &self.db,
+                sql,
+                vec![o.id.clone().into()],
+            ))
             .await
             .or_internal()?;
         let mut kinds: BTreeMap<String, JobKindRow> = BTreeMap::new();
@@ -107,13 +101,14 @@ impl PlatformPort for PlatformService {
             .or_internal()?
             .into_iter()
             .map(|j| JobRow {
-                when: local(
+                when: local_ms(
                     if j.status == status::DEAD {
                         j.finished_at.unwrap_or(j.updated_at)
                     } else {
                         j.run_at
                     },
                     tz,
+                    Style::Stamp,
                 ),
                 id: j.id,
                 kind: j.kind,
@@ -138,7 +133,7 @@ impl PlatformPort for PlatformService {
                 detail: "That job is not waiting for a retry (it may have run already).".into(),
             });
         }
-        self.hub.jobs_enqueued();
+        self.outbox.hub().jobs_enqueued();
         Ok(())
     }
 
@@ -192,5 +187,12 @@ impl PlatformPort for PlatformService {
                 sample: serde_json::to_string_pretty(&t.sample()).unwrap_or_default(),
             })
             .collect())
+    }
+
+    async fn alerts(&self, user: &CurrentUser) -> AppResult<Vec<IntegrationAlert>> {
+        if !user.role.can_manage() {
+            return Ok(Vec::new());
+        }
+        Ok(self.outbox.alerts(&user.org_id).await)
     }
 }

@@ -26,11 +26,13 @@ use sea_orm::{
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::db::audit;
 use crate::db::entities::{booking, manage_token, organization, payment_link};
-use crate::routes::client_ip::ClientIp;
+use crate::platform::client_ip::ClientIp;
+use crate::platform::{OrInternal, ids, now_ms};
 use crate::services::bookings::{self, BookingsService};
+use crate::services::org;
 use crate::services::throttle::{self, FailureLimit};
-use crate::services::{OrInternal, audit, ids, org};
 use crate::stripe::{self, Stripe};
 
 /// Failed token lookups allowed per client address and window.
@@ -83,7 +85,6 @@ impl Opened {
             name: guest_name.into(),
             email: format!("guest: {guest_name}"),
             role: Role::Staff,
-            stopped_webhooks: 0,
         }
     }
 }
@@ -144,7 +145,7 @@ impl PortalService {
         if Utc::now() > b.ends_at + ChronoDuration::hours(GRACE_AFTER_END_HOURS) {
             return Err(not_found());
         }
-        let now = stripe::now_ms();
+        let now = now_ms();
         // At most one write a minute per token: views must stay cheap.
         if t.last_used_at.is_none_or(|at| now - at > 60_000) {
             manage_token::Entity::update_many()
@@ -268,7 +269,7 @@ impl PortalService {
         let mut raw = [0u8; 32];
         rand::rng().fill_bytes(&mut raw);
         let token = URL_SAFE_NO_PAD.encode(raw);
-        let now = stripe::now_ms();
+        let now = now_ms();
         let id = ids::new("mt");
         let txn = crate::db::begin_write(db).await.or_internal()?;
         manage_token::Entity::update_many()
@@ -521,10 +522,7 @@ impl PortalPort for PortalService {
         let db = &self.stripe.db;
         let txn = crate::db::begin_write(db).await.or_internal()?;
         manage_token::Entity::update_many()
-            .col_expr(
-                manage_token::Column::RevokedAt,
-                Expr::value(stripe::now_ms()),
-            )
+            .col_expr(manage_token::Column::RevokedAt, Expr::value(now_ms()))
             .filter(manage_token::Column::OrganizationId.eq(&user.org_id))
             .filter(manage_token::Column::BookingId.eq(booking_id))
             .filter(manage_token::Column::RevokedAt.is_null())

@@ -10,11 +10,12 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use super::Stripe;
 use super::state::{LinkState, Observation, Payment};
-use super::{Stripe, now_ms};
+use crate::db::audit;
 use crate::db::entities::{booking, invoice, organization, payment_link};
-use crate::events::{self, Emitted, EventType, payloads};
-use crate::services::{audit, sql};
+use crate::events::{EventType, UnitOfWork, payloads};
+use crate::platform::{now_ms, sql};
 
 pub fn state_of(l: &payment_link::Model) -> LinkState {
     LinkState {
@@ -44,12 +45,13 @@ pub async fn apply(
     obs: &Observation,
 ) -> Result<payment_link::Model, DbErr> {
     let _turn = stripe.gate.enter().await;
-    let txn = crate::db::begin_write(&stripe.db).await?;
+    let mut uow = stripe.outbox.begin().await?;
+    let txn = uow.txn();
     // Row lock on PostgreSQL, so two events for one link apply one after the other
     // (SQLite serializes writers anyway).
     let Some(cur) = payment_link::Entity::find_by_id(link_id)
         .lock_exclusive()
-        .one(&txn)
+        .one(txn)
         .await?
     else {
         return Err(DbErr::RecordNotFound(format!("payment link {link_id}")));
@@ -57,7 +59,7 @@ pub async fn apply(
     let before = state_of(&cur);
     let after = before.advance(obs);
     if after == before {
-        txn.rollback().await?;
+        uow.rollback().await?;
         return Ok(cur);
     }
     let now = now_ms();
@@ -71,18 +73,17 @@ pub async fn apply(
     if before.status != LinkStatus::Completed && after.status == LinkStatus::Completed {
         row.completed_at = Set(Some(now));
     }
-    let link = row.update(&txn).await?;
+    let link = row.update(txn).await?;
 
-    let mut emitted = Vec::new();
     if !before.is_paid() && after.is_paid() {
-        emitted.extend(on_paid(&txn, &link).await?);
+        on_paid(&mut uow, &link).await?;
     }
     if after.refunded_minor > before.refunded_minor {
-        emitted.extend(on_refunded(&txn, &link).await?);
+        on_refunded(&mut uow, &link).await?;
     }
     if before.status != after.status || before.payment != after.payment {
         audit::record(
-            &txn,
+            uow.txn(),
             &stripe_actor(&link.organization_id),
             &format!("payment_link.{}", after.status.as_str()),
             "payment_link",
@@ -91,8 +92,7 @@ pub async fn apply(
         )
         .await?;
     }
-    txn.commit().await?;
-    stripe.hub.committed(&emitted);
+    uow.commit().await?;
     Ok(link)
 }
 
@@ -100,12 +100,9 @@ fn subject(l: &payment_link::Model) -> Subject {
     Subject::parse(&l.subject_kind).unwrap_or(Subject::Invoice)
 }
 
-async fn on_paid(
-    txn: &impl ConnectionTrait,
-    link: &payment_link::Model,
-) -> Result<Vec<Emitted>, DbErr> {
+async fn on_paid(uow: &mut UnitOfWork, link: &payment_link::Model) -> Result<(), DbErr> {
+    let txn = uow.txn();
     let org = &link.organization_id;
-    let mut out = Vec::new();
     match subject(link) {
         Subject::Invoice => {
             // Paid whatever it was (even void: the money arrived and staff must see it).
@@ -123,7 +120,7 @@ async fn on_paid(
             {
                 let mut data = payloads::invoice(&inv);
                 data["payment"] = payloads::payment(link);
-                out.push(events::emit(txn, org, EventType::InvoicePaid, &inv.id, data).await?);
+                uow.emit(org, EventType::InvoicePaid, &inv.id, data).await?;
             }
         }
         Subject::Deposit => {
@@ -148,27 +145,23 @@ async fn on_paid(
                 let currency = currency_of(txn, org).await?;
                 let data = payloads::booking(&b, &currency);
                 if confirmed {
-                    out.push(
-                        events::emit(txn, org, EventType::BookingConfirmed, &b.id, data.clone())
-                            .await?,
-                    );
+                    uow.emit(org, EventType::BookingConfirmed, &b.id, data.clone())
+                        .await?;
                 }
                 let mut data = data;
                 data["payment"] = payloads::payment(link);
-                out.push(events::emit(txn, org, EventType::BookingDepositPaid, &b.id, data).await?);
+                uow.emit(org, EventType::BookingDepositPaid, &b.id, data)
+                    .await?;
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-async fn on_refunded(
-    txn: &impl ConnectionTrait,
-    link: &payment_link::Model,
-) -> Result<Vec<Emitted>, DbErr> {
+async fn on_refunded(uow: &mut UnitOfWork, link: &payment_link::Model) -> Result<(), DbErr> {
+    let txn = uow.txn();
     let org = &link.organization_id;
     let fully = link.refunded_minor >= link.amount_minor;
-    let mut out = Vec::new();
     match subject(link) {
         Subject::Invoice => {
             if fully {
@@ -186,7 +179,8 @@ async fn on_refunded(
             {
                 let mut data = payloads::invoice(&inv);
                 data["payment"] = payloads::payment(link);
-                out.push(events::emit(txn, org, EventType::InvoiceRefunded, &inv.id, data).await?);
+                uow.emit(org, EventType::InvoiceRefunded, &inv.id, data)
+                    .await?;
             }
         }
         Subject::Deposit => {
@@ -196,13 +190,12 @@ async fn on_refunded(
             {
                 let mut data = payloads::booking(&b, &currency_of(txn, org).await?);
                 data["payment"] = payloads::payment(link);
-                out.push(
-                    events::emit(txn, org, EventType::BookingDepositRefunded, &b.id, data).await?,
-                );
+                uow.emit(org, EventType::BookingDepositRefunded, &b.id, data)
+                    .await?;
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 async fn currency_of(txn: &impl ConnectionTrait, org_id: &str) -> Result<String, DbErr> {

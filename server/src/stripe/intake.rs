@@ -11,10 +11,10 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Stripe, now_ms, process};
-use crate::jobs::queue::{placeholders, stmt};
+use super::{Stripe, process};
 use crate::jobs::{self, NewJob};
-use crate::services::ids;
+use crate::platform::sql::{placeholders, stmt};
+use crate::platform::{ids, now_ms};
 
 /// An event as the endpoint verified it.
 pub struct Received {
@@ -106,7 +106,7 @@ async fn writer(stripe: Stripe, mut rx: mpsc::Receiver<Pending>) {
             let _ = p.reply.send(answer);
         }
         if any_new {
-            stripe.hub.jobs_enqueued();
+            stripe.outbox.hub().jobs_enqueued();
         }
     }
 }
@@ -174,7 +174,7 @@ async fn write(stripe: &Stripe, batch: &[Pending]) -> Result<Vec<Stored>, DbErr>
         .map(process::job)
         .collect();
     if !new_jobs.is_empty() {
-        jobs::enqueue_kind(&txn, &new_jobs, process::MAX_ATTEMPTS, process::TIMEOUT).await?;
+        jobs::insert(&txn, &new_jobs).await?;
     }
     txn.commit().await?;
 

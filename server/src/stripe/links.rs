@@ -9,9 +9,11 @@ use serde_json::json;
 use super::client::{CheckoutRequest, StripeError};
 use super::effects;
 use super::state::Observation;
-use super::{Stripe, now_ms, provider_error};
+use super::{Stripe, provider_error};
+use crate::db::audit;
 use crate::db::entities::{booking, client, invoice, organization, payment_link};
-use crate::services::{OrInternal, audit, ids, org};
+use crate::db::org;
+use crate::platform::{OrInternal, ids, now_ms};
 
 /// What a new link collects, read from the invoice or booking.
 pub struct Collect {
@@ -237,7 +239,7 @@ pub async fn create(
                     detail: "Another payment link was just created; reload the page.".into(),
                 });
         }
-        Err(e) => return Err(crate::services::internal(e)),
+        Err(e) => return Err(crate::platform::internal(e)),
     }
     audit::record(
         &txn,

@@ -23,7 +23,7 @@ pub mod state;
 use app::error::AppError;
 use sea_orm::DatabaseConnection;
 
-use crate::events::Hub;
+use crate::events::Outbox;
 use crate::vault::Vault;
 pub use client::StripeClient;
 
@@ -35,7 +35,8 @@ pub const WEBHOOK_SECRET: &str = "stripe:webhook_secret";
 #[derive(Clone)]
 pub struct Stripe {
     pub db: DatabaseConnection,
-    pub hub: Hub,
+    /// Stripe's effects (an invoice paid) commit through it, with their events.
+    pub outbox: Outbox,
     pub vault: Vault,
     /// `https://api.stripe.com`, or a fake's address in tests (`HITCH_STRIPE_API_BASE`).
     pub api_base: String,
@@ -54,7 +55,7 @@ impl Stripe {
             .vault
             .get(&self.db, org_id, SECRET_KEY)
             .await
-            .map_err(crate::services::internal)?
+            .map_err(crate::platform::internal)?
             .ok_or_else(|| AppError::NotConfigured {
                 detail:
                     "Stripe is not set up yet: add your Stripe keys under Integrations → Stripe."
@@ -90,8 +91,4 @@ pub fn provider_error(e: client::StripeError) -> AppError {
         provider: "Stripe".into(),
         detail,
     }
-}
-
-pub fn now_ms() -> i64 {
-    crate::jobs::now_ms()
 }

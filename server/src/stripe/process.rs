@@ -21,10 +21,11 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use super::state::{Observation, Payment};
-use super::{Stripe, effects, now_ms};
+use super::{Stripe, effects};
 use crate::db::entities::{payment_link, stripe_event};
-use crate::jobs::queue::{placeholders, stmt};
-use crate::jobs::{self, Backoff, Handler, JobContext, JobError, Kind, NewJob, Registry};
+use crate::jobs::{self, Backoff, Handler, JobContext, JobError, Kind, NewJob, Reason, Registry};
+use crate::platform::now_ms;
+use crate::platform::sql::{placeholders, stmt};
 
 pub const KIND: &str = "stripe.events";
 /// The one-job-per-event kind of earlier versions: such jobs still queued after an
@@ -43,6 +44,7 @@ pub fn job(org_id: &str) -> NewJob {
     NewJob::new(KIND, json!({}))
         .org(org_id)
         .limit_per(format!("{KIND}:{org_id}"), 1)
+        .limits(MAX_ATTEMPTS, TIMEOUT)
 }
 
 /// The organizations among `orgs` whose processing job is queued and has not started:
@@ -225,11 +227,10 @@ impl Process {
 #[async_trait]
 impl Handler for Process {
     async fn run(&self, job: &JobContext) -> Result<(), JobError> {
-        let org = job
-            .org_id
-            .as_deref()
-            .ok_or_else(|| JobError::Fatal("the job names no organization".into()))?;
-        let retry = |e: DbErr| JobError::Retry(e.to_string());
+        let org = job.org_id.as_deref().ok_or_else(|| {
+            JobError::Fatal(Reason::Invalid, "the job names no organization".into())
+        })?;
+        let retry = JobError::from;
         let started = Instant::now();
         loop {
             let page = stripe_event::Entity::find()
@@ -257,17 +258,15 @@ impl Handler for Process {
             }
             self.record(&done).await.map_err(retry)?;
             if let Some(why) = failed {
-                return Err(JobError::Retry(why));
+                return Err(JobError::Retry(Reason::Database, why));
             }
             if !full {
                 return Ok(());
             }
             if started.elapsed() > BUDGET {
                 let next = [self::job(org)];
-                jobs::enqueue_kind(&self.stripe.db, &next, MAX_ATTEMPTS, TIMEOUT)
-                    .await
-                    .map_err(retry)?;
-                self.stripe.hub.jobs_enqueued();
+                jobs::insert(&self.stripe.db, &next).await?;
+                self.stripe.outbox.hub().jobs_enqueued();
                 return Ok(());
             }
         }

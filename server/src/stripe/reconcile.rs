@@ -12,9 +12,10 @@ use serde_json::json;
 
 use super::client::{CheckoutSession, StripeError};
 use super::state::{Observation, Payment};
-use super::{Stripe, effects, now_ms};
+use super::{Stripe, effects};
 use crate::db::entities::payment_link;
-use crate::jobs::{Backoff, Handler, JobContext, JobError, Kind, NewJob, Registry};
+use crate::jobs::{Backoff, Handler, JobContext, JobError, Kind, NewJob, Reason, Registry};
+use crate::platform::now_ms;
 
 pub const CHECK_KIND: &str = "stripe.check_link";
 /// A link is first checked this long after creation, then this often while unsettled.
@@ -73,7 +74,7 @@ pub async fn sweep(stripe: &Stripe, registry: &Registry) -> Result<usize, sea_or
                 .limit_per(format!("stripe-link:{id}"), 1)
         })
         .collect();
-    crate::jobs::enqueue_now(&stripe.db, &stripe.hub, registry, &jobs).await?;
+    crate::jobs::enqueue_now(&stripe.db, stripe.outbox.hub(), registry, &jobs).await?;
     Ok(ids.len())
 }
 
@@ -86,11 +87,10 @@ impl Handler for Check {
     async fn run(&self, job: &JobContext) -> Result<(), JobError> {
         let link_id = job.payload["link_id"]
             .as_str()
-            .ok_or_else(|| JobError::Fatal("payload needs `link_id`".into()))?;
+            .ok_or_else(|| JobError::Fatal(Reason::Invalid, "payload needs `link_id`".into()))?;
         let Some(link) = payment_link::Entity::find_by_id(link_id)
             .one(&self.stripe.db)
-            .await
-            .map_err(|e| JobError::Retry(e.to_string()))?
+            .await?
         else {
             return Ok(()); // deleted with its organization
         };
@@ -98,16 +98,16 @@ impl Handler for Check {
             .stripe
             .client(&link.organization_id)
             .await
-            .map_err(|e| JobError::Fatal(e.to_string()))?;
+            .map_err(|e| JobError::Fatal(Reason::Invalid, e.to_string()))?;
         let session = match client.retrieve_checkout_session(&link.session_id).await {
             Ok(s) => s,
-            Err(e @ StripeError::Unavailable(_)) => return Err(JobError::Retry(e.to_string())),
-            Err(e) => return Err(JobError::Fatal(e.to_string())),
+            Err(e @ StripeError::Unavailable(_)) => {
+                return Err(JobError::Retry(Reason::Unreachable, e.to_string()));
+            }
+            Err(e) => return Err(JobError::Fatal(Reason::Rejected, e.to_string())),
         };
         if let Some(obs) = observe(&session) {
-            effects::apply(&self.stripe, &link.id, &obs)
-                .await
-                .map_err(|e| JobError::Retry(e.to_string()))?;
+            effects::apply(&self.stripe, &link.id, &obs).await?;
         }
         Ok(())
     }

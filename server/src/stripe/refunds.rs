@@ -8,9 +8,10 @@ use serde_json::json;
 
 use super::client::StripeError;
 use super::state::Observation;
-use super::{Stripe, effects, links, now_ms, provider_error};
+use super::{Stripe, effects, links, provider_error};
+use crate::db::audit;
 use crate::db::entities::{payment_link, refund};
-use crate::services::{OrInternal, audit, ids};
+use crate::platform::{OrInternal, ids, now_ms};
 
 /// Refunds `amount_minor` (everything left when `None`) of a paid link.
 pub async fn refund(

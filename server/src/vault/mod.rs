@@ -23,7 +23,7 @@ pub use keyring::{Keyring, MasterKey};
 pub use mask::mask;
 
 use crate::db::entities::secret;
-use crate::services::ids;
+use crate::platform::ids;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {

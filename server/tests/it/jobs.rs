@@ -3,12 +3,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::support::TestApp;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use server::db::entities::{job, job_attempt};
 use server::jobs::{self, NewJob, system};
-
-use crate::support::TestApp;
 
 async fn job(app: &TestApp, id: &str) -> job::Model {
     job::Entity::find_by_id(id)
@@ -103,6 +102,11 @@ async fn failing_jobs_back_off_die_and_can_be_retried_by_hand() {
         a.iter()
             .all(|a| a.error.as_deref() == Some("asked to fail"))
     );
+    // The reason is recorded as a type, beside the message.
+    assert!(
+        a.iter().all(|a| a.reason.as_deref() == Some("other")),
+        "{a:?}"
+    );
     // Backoff: the second attempt came at least 0.8 s (1 s - 20 % jitter) after the first.
     assert!(
         a[1].started_at - a[0].finished_at >= 800,
@@ -110,6 +114,7 @@ async fn failing_jobs_back_off_die_and_can_be_retried_by_hand() {
     );
     let dead = job(&app, id).await;
     assert_eq!(dead.last_error.as_deref(), Some("asked to fail"));
+    assert_eq!(dead.last_reason.as_deref(), Some("other"));
 
     // A dead job can be put back by hand and gets a fresh budget of attempts.
     assert!(
@@ -387,4 +392,35 @@ async fn sigterm_lets_the_running_job_finish_before_exit() {
     let done = job(&app, &ids[0]).await;
     assert_eq!(done.status, "done", "shutdown did not wait for the job");
     assert_eq!(attempts(&app, &ids[0]).await[0].outcome, "succeeded");
+}
+
+#[tokio::test]
+async fn metrics_show_every_kinds_queue_from_the_start() {
+    let Some(app) = TestApp::spawn_with(|c| c.jobs_enabled = false).await else {
+        return;
+    };
+    let metrics = app.page("/metrics").await;
+    for line in [
+        r#"hitch_jobs{kind="webhook.deliver",status="queued"} 0"#,
+        r#"hitch_jobs{kind="stripe.events",status="dead"} 0"#,
+        r#"hitch_job_oldest_due_seconds{kind="webhook.deliver"} 0.0"#,
+        r#"hitch_job_attempts_total{kind="webhook.deliver",outcome="failed"} 0"#,
+    ] {
+        assert!(metrics.contains(line), "missing {line}:\n{metrics}");
+    }
+    // A job due two seconds ago that nobody runs (no workers here) shows its age.
+    let mut late = NewJob::new(system::NOOP, json!({}));
+    late.run_at = Some(chrono::Utc::now() - chrono::Duration::seconds(2));
+    enqueue(&app, &[late]).await;
+    let metrics = app.page("/metrics").await;
+    assert!(
+        metrics.contains(r#"hitch_jobs{kind="system.noop",status="queued"} 1"#),
+        "{metrics}"
+    );
+    let age: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"hitch_job_oldest_due_seconds{kind="system.noop"} "#))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("an age for system.noop");
+    assert!((2.0..60.0).contains(&age), "age {age}");
 }

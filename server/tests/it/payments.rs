@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::services::demo;
 
-use crate::fake_stripe::{self, FakeStripe};
+use crate::fake_stripe;
+
+use crate::fake_stripe::FakeStripe;
 use crate::support::{TestApp, booking_form, error_fields, future_date, with};
 
 const SECRET_KEY: &str = "sk_test_51FakeKeyForHitchTests";

@@ -191,7 +191,7 @@ impl TestApp {
     pub async fn resource(&self, name: &str, capacity: i32) -> String {
         let hours = app::model::resource::OpeningHours::every_day(0, 24 * 60);
         let r = resource::ActiveModel {
-            id: Set(server::services::ids::new("res")),
+            id: Set(server::platform::ids::new("res")),
             organization_id: Set(self.org_id.clone()),
             name: Set(name.into()),
             capacity: Set(capacity),

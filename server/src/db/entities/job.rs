@@ -24,6 +24,7 @@ pub struct Model {
     pub lost_by: Option<String>,
     pub lost_at: Option<i64>,
     pub last_error: Option<String>,
+    pub last_reason: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,

@@ -12,6 +12,7 @@ pub struct Model {
     pub finished_at: i64,
     pub outcome: String,
     pub error: Option<String>,
+    pub reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,7 +14,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use super::ApiState;
 use super::problem::Problem;
 use crate::db::entities::{api_key, organization};
-use crate::services::{api_keys, internal};
+use crate::platform::internal;
+use crate::services::api_keys;
 
 /// Who is calling: the key, its organization, and the identity services act as.
 #[derive(Clone)]

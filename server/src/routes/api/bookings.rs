@@ -17,8 +17,8 @@ use super::page::{self, Cursor};
 use super::problem::{ApiJson, ApiPath, ApiQuery, Problem, ProblemBody};
 use crate::api_list;
 use crate::db::entities::booking;
+use crate::platform::internal;
 use crate::services::bookings::BookingsService;
-use crate::services::internal;
 use crate::services::org::tz;
 
 #[derive(Serialize, ToSchema)]
@@ -122,7 +122,7 @@ const FIELDS: &[(&str, &str)] = &[
 fn service(s: &ApiState) -> BookingsService {
     BookingsService {
         db: s.platform.db.clone(),
-        hub: s.platform.hub.clone(),
+        outbox: s.platform.outbox.clone(),
     }
 }
 

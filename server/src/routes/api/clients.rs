@@ -15,8 +15,8 @@ use super::page::{self, Cursor};
 use super::problem::{ApiJson, ApiPath, ApiQuery, Problem, ProblemBody};
 use crate::api_list;
 use crate::db::entities::client;
+use crate::platform::{internal, sql};
 use crate::services::clients::ClientsService;
-use crate::services::{internal, sql};
 
 #[derive(Serialize, ToSchema)]
 pub struct Client {
@@ -67,7 +67,7 @@ pub struct ClientPatch {
 fn service(s: &ApiState) -> ClientsService {
     ClientsService {
         db: s.platform.db.clone(),
-        hub: s.platform.hub.clone(),
+        outbox: s.platform.outbox.clone(),
     }
 }
 

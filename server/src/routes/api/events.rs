@@ -14,7 +14,7 @@ use super::problem::{ApiPath, ApiQuery, Problem, ProblemBody};
 use crate::api_list;
 use crate::db::entities::event;
 use crate::events::EventType;
-use crate::services::internal;
+use crate::platform::internal;
 
 #[derive(Serialize, ToSchema)]
 pub struct Event {

@@ -15,11 +15,11 @@ use super::ApiState;
 use super::auth::Caller;
 use super::problem::{ApiJson, ApiPath, Problem, ProblemBody};
 use super::webhooks::service;
+use crate::consumers::webhooks::endpoints::SOURCE_ZAPIER;
+use crate::consumers::webhooks::payload::{self, Format};
 use crate::db::entities::webhook_endpoint;
 use crate::events::EventType;
-use crate::services::internal;
-use crate::webhooks::endpoints::SOURCE_ZAPIER;
-use crate::webhooks::payload::{self, Format};
+use crate::platform::internal;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

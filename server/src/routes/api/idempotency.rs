@@ -14,7 +14,7 @@ use super::ApiState;
 use super::auth::Caller;
 use super::problem::Problem;
 use crate::db::entities::idempotency_key;
-use crate::services::{ids, internal};
+use crate::platform::{ids, internal};
 
 pub const HEADER: &str = "idempotency-key";
 const KEEP_HOURS: i64 = 24;

@@ -17,7 +17,7 @@ use super::page::{self, Cursor};
 use super::problem::{ApiJson, ApiPath, ApiQuery, Problem, ProblemBody};
 use crate::api_list;
 use crate::db::entities::invoice;
-use crate::services::internal;
+use crate::platform::internal;
 use crate::services::invoices::InvoicesService;
 
 #[derive(Serialize, ToSchema)]
@@ -115,7 +115,7 @@ pub struct StatusChange {
 fn service(s: &ApiState) -> InvoicesService {
     InvoicesService {
         db: s.platform.db.clone(),
-        hub: s.platform.hub.clone(),
+        outbox: s.platform.outbox.clone(),
     }
 }
 

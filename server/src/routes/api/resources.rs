@@ -17,8 +17,8 @@ use super::page::{self, Cursor};
 use super::problem::{ApiJson, ApiPath, ApiQuery, Problem, ProblemBody};
 use crate::api_list;
 use crate::db::entities::{booking, resource};
+use crate::platform::{ids, internal};
 use crate::services::org::resource_view;
-use crate::services::{ids, internal};
 
 /// Monday first; each day is `null` (closed) or `[open, close]` in minutes after local
 /// midnight (a close up to 2880 runs past midnight).

@@ -17,10 +17,10 @@ use super::auth::Caller;
 use super::page::{self, Cursor};
 use super::problem::{ApiJson, ApiPath, ApiQuery, Problem, ProblemBody};
 use crate::api_list;
+use crate::consumers::webhooks::endpoints::SOURCE_API;
+use crate::consumers::webhooks::manage::WebhooksService;
 use crate::db::entities::{webhook_delivery, webhook_endpoint};
-use crate::services::internal;
-use crate::services::webhooks::WebhooksService;
-use crate::webhooks::endpoints::SOURCE_API;
+use crate::platform::internal;
 
 fn ms(t: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(t).single().unwrap_or_default()
@@ -206,7 +206,7 @@ pub struct Stats {
 }
 
 pub(crate) fn service(s: &ApiState) -> WebhooksService {
-    WebhooksService::new(&s.platform)
+    crate::webhooks_service(&s.platform)
 }
 
 async fn entity(s: &ApiState, c: &Caller, id: &str) -> Result<webhook_endpoint::Model, Problem> {
@@ -227,7 +227,7 @@ pub(crate) async fn out(
     Ok(WebhookEndpoint {
         previous_secret_expires_at: e
             .previous_secret_until
-            .filter(|u| *u > crate::jobs::now_ms())
+            .filter(|u| *u > crate::platform::now_ms())
             .map(ms),
         created_at: ms(e.created_at),
         id: v.id,
@@ -248,7 +248,7 @@ pub(crate) async fn out(
 
 fn delivery_out(d: webhook_delivery::Model) -> Delivery {
     Delivery {
-        next_attempt_at: (d.status == crate::webhooks::status::PENDING)
+        next_attempt_at: (d.status == crate::consumers::webhooks::status::PENDING)
             .then_some(d.next_attempt_at)
             .flatten()
             .map(ms),
@@ -524,7 +524,7 @@ pub async fn deliveries(
         q = q.filter(webhook_delivery::Column::EventType.eq(t));
     }
     if let Some(st) = &f.status {
-        if !crate::webhooks::status::ALL.contains(&st.as_str()) {
+        if !crate::consumers::webhooks::status::ALL.contains(&st.as_str()) {
             return Err(Problem::invalid(
                 "status",
                 "status must be pending, succeeded or failed.",

@@ -15,14 +15,14 @@ use sea_orm::{
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::outbound::{OutboundPolicy, Refusal};
 use super::policy::{self, Verdict};
 use super::{MAX_LOGGED_BODY, fanout, signing, status};
 use crate::db::entities::{webhook_attempt, webhook_delivery, webhook_endpoint};
-use crate::events::{Change, Hub};
-use crate::jobs::{Handler, JobContext, JobError, now_ms};
-use crate::services::ids;
-use crate::vault::{Vault, mask::mask};
+use crate::jobs::{Handler, JobContext, JobError, Reason};
+use crate::platform::outbound::{OutboundPolicy, Refusal};
+use crate::platform::{Change, Hub, ids, now_ms};
+use crate::vault::Vault;
+use crate::vault::mask::mask;
 
 pub struct Deliver {
     vault: Vault,
@@ -219,11 +219,11 @@ fn classify(e: &reqwest::Error) -> (&'static str, String) {
 #[async_trait]
 impl Handler for Deliver {
     async fn run(&self, job: &JobContext) -> Result<(), JobError> {
-        let id = job.payload["delivery_id"]
-            .as_str()
-            .ok_or_else(|| JobError::Fatal("payload needs `delivery_id`".into()))?;
+        let id = job.payload["delivery_id"].as_str().ok_or_else(|| {
+            JobError::Fatal(Reason::Invalid, "payload needs `delivery_id`".into())
+        })?;
         let db = &job.db;
-        let retry = |e: DbErr| JobError::Retry(format!("database: {e}"));
+        let retry = JobError::from;
         let Some(d) = webhook_delivery::Entity::find_by_id(id)
             .one(db)
             .await
@@ -252,23 +252,28 @@ impl Handler for Deliver {
         if let Some(until) = ep.paused_until.filter(|u| *u > now) {
             return Err(JobError::RetryAfter(
                 Duration::from_millis((until - now) as u64),
+                Reason::Throttled,
                 "endpoint paused after consecutive failures (circuit open)".into(),
             ));
         }
         if let Some(wait) = self.rate_wait(&ep) {
             return Err(JobError::RetryAfter(
                 wait.max(Duration::from_millis(5)),
+                Reason::Throttled,
                 "endpoint rate limit".into(),
             ));
         }
-        let url =
-            Url::parse(&ep.url).map_err(|e| JobError::Fatal(format!("bad endpoint URL: {e}")))?;
-        let keys = self.keys(db, &ep, now).await.map_err(JobError::Retry)?;
+        let url = Url::parse(&ep.url)
+            .map_err(|e| JobError::Fatal(Reason::Invalid, format!("bad endpoint URL: {e}")))?;
+        let keys = self
+            .keys(db, &ep, now)
+            .await
+            .map_err(|e| JobError::Retry(Reason::Invalid, e))?;
         let timestamp = chrono::Utc::now().timestamp();
         let mut headers = self
             .custom_headers(db, &ep)
             .await
-            .map_err(JobError::Retry)?;
+            .map_err(|e| JobError::Retry(Reason::Invalid, e))?;
         headers.retain(|(k, _)| {
             !k.to_ascii_lowercase().starts_with("webhook-")
                 && !k.eq_ignore_ascii_case("content-type")
@@ -319,6 +324,11 @@ impl Handler for Deliver {
         match next {
             Some(delay) => Err(JobError::RetryAfter(
                 delay,
+                match (attempt.status, attempt.error_class) {
+                    (Some(_), _) => Reason::Rejected,
+                    (None, Some("blocked")) => Reason::Invalid,
+                    (None, _) => Reason::Unreachable,
+                },
                 attempt
                     .error
                     .clone()

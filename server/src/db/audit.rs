@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 use crate::db::entities::audit_log;
-use crate::services::ids;
+use crate::platform::ids;
 
 pub async fn record(
     db: &impl ConnectionTrait,

@@ -1,5 +1,5 @@
 //! Endpoint management: create, change, rotate the secret, enable with replay, delete.
-//! The dashboard and the REST API both come through [`crate::services::webhooks`].
+//! The dashboard and the REST API both come through [`crate::consumers::webhooks::manage`].
 use app::error::AppError;
 use app::model::webhook::EndpointInput;
 use sea_orm::{
@@ -8,11 +8,10 @@ use sea_orm::{
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::outbound::{OutboundPolicy, Refusal};
 use super::{fanout, headers_name, secret_name, signing};
 use crate::db::entities::webhook_endpoint;
-use crate::jobs::now_ms;
-use crate::services::{OrInternal, ids};
+use crate::platform::outbound::{OutboundPolicy, Refusal};
+use crate::platform::{OrInternal, ids, now_ms};
 use crate::vault::Vault;
 
 pub const SOURCE_DASHBOARD: &str = "dashboard";

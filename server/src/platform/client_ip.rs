@@ -100,7 +100,7 @@ pub async fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhooks::outbound::parse_networks;
+    use crate::platform::outbound::parse_networks;
 
     fn trusting(nets: &[&str]) -> TrustedProxies {
         TrustedProxies::new(parse_networks(&nets.join(",")).expect("networks"))

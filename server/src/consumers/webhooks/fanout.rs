@@ -13,9 +13,8 @@ use serde_json::{Value, json};
 
 use super::{KIND, endpoint_matches, payload};
 use crate::db::entities::{webhook_delivery, webhook_endpoint};
-use crate::events::Hub;
-use crate::jobs::{self, NewJob};
-use crate::services::ids;
+use crate::jobs::NewJob;
+use crate::platform::{Hub, ids, now_ms};
 
 /// Entity kind announced on the hub when an endpoint changes.
 pub const ENDPOINT_CHANGED: &str = "webhook_endpoint";
@@ -72,7 +71,9 @@ async fn has_endpoints(db: &impl ConnectionTrait, org_id: &str) -> Result<bool, 
     Ok(yes)
 }
 
-/// Creates the deliveries of one event; returns how many (0 without subscribers).
+/// The deliveries of one event, one per subscribed endpoint, written on `db` (the
+/// event's transaction); returns their jobs for the caller to enqueue with it. An
+/// organization without endpoints costs no query here.
 pub async fn on_event(
     db: &impl ConnectionTrait,
     org_id: &str,
@@ -80,24 +81,24 @@ pub async fn on_event(
     event_type: &str,
     at: DateTime<Utc>,
     data: &Value,
-) -> Result<usize, DbErr> {
+) -> Result<Vec<NewJob>, DbErr> {
     if !has_endpoints(db, org_id).await? {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let endpoints = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::OrganizationId.eq(org_id))
         .filter(webhook_endpoint::Column::Enabled.eq(true))
         .all(db)
         .await?;
-    let mut n = 0;
+    let mut jobs = Vec::new();
     for ep in endpoints.iter().filter(|e| endpoint_matches(e, event_type)) {
-        create(db, ep, event_id, event_type, at, data).await?;
-        n += 1;
+        jobs.push(create(db, ep, event_id, event_type, at, data).await?.1);
     }
-    Ok(n)
+    Ok(jobs)
 }
 
-/// One delivery of an event to an endpoint, and the job that sends it.
+/// One delivery of an event to an endpoint; returns its id and the job that sends it,
+/// which the caller enqueues in the same transaction.
 pub async fn create(
     db: &impl ConnectionTrait,
     ep: &webhook_endpoint::Model,
@@ -105,12 +106,12 @@ pub async fn create(
     event_type: &str,
     at: DateTime<Utc>,
     data: &Value,
-) -> Result<String, DbErr> {
+) -> Result<(String, NewJob), DbErr> {
     let format = payload::Format::parse(&ep.format).unwrap_or(payload::Format::Standard);
     let body = payload::body(format, event_id, event_type, at, data);
     let id = ids::new("whd");
-    let job_id = enqueue_send(db, ep, &id).await?;
-    let now = jobs::now_ms();
+    let job = send_job(ep, &id);
+    let now = now_ms();
     webhook_delivery::Entity::insert(webhook_delivery::ActiveModel {
         id: Set(id.clone()),
         organization_id: Set(ep.organization_id.clone()),
@@ -123,28 +124,22 @@ pub async fn create(
         next_attempt_at: Set(Some(now)),
         last_status_code: Set(None),
         last_error: Set(None),
-        job_id: Set(Some(job_id)),
+        job_id: Set(job.id.clone()),
         created_at: Set(now),
         updated_at: Set(now),
         finished_at: Set(None),
     })
     .exec_without_returning(db)
     .await?;
-    Ok(id)
+    Ok((id, job))
 }
 
-/// The job that sends one delivery, under its endpoint's in-flight cap; returns its id.
-pub async fn enqueue_send(
-    db: &impl ConnectionTrait,
-    ep: &webhook_endpoint::Model,
-    delivery_id: &str,
-) -> Result<String, DbErr> {
-    let job = NewJob::new(KIND, json!({ "delivery_id": delivery_id }))
+/// The job that sends one delivery, under its endpoint's in-flight cap. Its id is
+/// fixed here so the delivery row can name it.
+pub fn send_job(ep: &webhook_endpoint::Model, delivery_id: &str) -> NewJob {
+    NewJob::new(KIND, json!({ "delivery_id": delivery_id }))
+        .with_new_id()
         .org(&ep.organization_id)
-        .limit_per(format!("webhook:{}", ep.id), ep.max_in_flight);
-    jobs::enqueue_kind(db, &[job], super::JOB_MAX_ATTEMPTS, super::JOB_TIMEOUT)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| DbErr::Custom("no job id returned".into()))
+        .limit_per(format!("webhook:{}", ep.id), ep.max_in_flight)
+        .limits(super::JOB_MAX_ATTEMPTS, super::JOB_TIMEOUT)
 }

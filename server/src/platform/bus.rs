@@ -12,7 +12,7 @@ use sea_orm::{DatabaseConnection, DbBackend, sqlx::postgres::PgListener};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast, mpsc};
 
-use super::Emitted;
+use super::clock::now_ms;
 
 /// What the live dashboard hears about: enough to know which page to refresh.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -49,11 +49,6 @@ const CHANGES: &str = "hitch_changes";
 /// How many recent changes a hub keeps for late subscribers (a few seconds' worth).
 const RECENT: usize = 1024;
 
-/// The hub's clock: milliseconds since the Unix epoch. Pages carry it as their render
-/// time, so processes behind one load balancer agree closely enough.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 const JOBS: &str = "hitch_jobs";
 
 fn channel(base: &str, schema: Option<&str>) -> String {
@@ -107,22 +102,7 @@ impl Hub {
         }
     }
 
-    /// Announces events whose transaction has committed.
-    pub fn committed(&self, events: &[Emitted]) {
-        if events.iter().any(|e| e.deliveries > 0) {
-            self.jobs_enqueued();
-        }
-        for e in events {
-            self.change(Change {
-                org_id: e.org_id.clone(),
-                entity_kind: e.event_type.entity_kind().into(),
-                entity_id: e.entity_id.clone(),
-                event_type: e.event_type.as_str().into(),
-            });
-        }
-    }
-
-    /// Announces any change (jobs use this too).
+    /// Announces a committed change to live pages (here and, on PostgreSQL, elsewhere).
     pub fn change(&self, change: Change) {
         match &self.inner.remote {
             Some(tx) => {

@@ -3,12 +3,14 @@
 //! on a fixed schedule, with every attempt logged. Zapier REST hooks are endpoints too
 //! (`source = zapier`, flat payloads).
 pub mod deliver;
+pub mod delivery_log;
 pub mod endpoints;
 pub mod fanout;
-pub mod outbound;
+pub mod manage;
 pub mod payload;
 pub mod policy;
 pub mod signing;
+pub mod subscriber;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +19,8 @@ use crate::db::entities::webhook_endpoint;
 use crate::jobs::{Backoff, Kind, Registry};
 use crate::vault::Vault;
 
-pub use outbound::OutboundPolicy;
+pub use crate::platform::outbound::OutboundPolicy;
+pub use subscriber::WebhookSubscriber;
 
 /// The job kind that sends one delivery.
 pub const KIND: &str = "webhook.deliver";
