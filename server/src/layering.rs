@@ -165,7 +165,10 @@ mod tests {
                 if path.is_dir() {
                     stack.push(path);
                 } else if path.extension().is_some_and(|e| e == "rs") {
-                    let n = std::fs::read_to_string(&path).unwrap_or_default().lines().count();
+                    let n = std::fs::read_to_string(&path)
+                        .unwrap_or_default()
+                        .lines()
+                        .count();
                     if n > 600 {
                         long.push(format!("{} ({n} lines)", path.display()));
                     }

@@ -39,11 +39,20 @@ pub async fn me() -> Result<Option<CurrentUser>, AppError> {
     ctx::ports()?.auth.current_user(&ctx::parts()?).await
 }
 
-/// Where sign-in leads: the page the visitor asked for when it is one of ours (a local
-/// path, never `//host` or `/\\host`, which browsers treat as another site), else bookings.
+/// Where sign-in leads: the page the visitor asked for when it is a path on this
+/// site, else bookings. Browsers drop tabs and newlines from a URL and read `\` as `/`,
+/// so `/\t/evil.example` or `/\\evil.example` would leave the site: a path must start
+/// with exactly one `/` and hold only visible ASCII (which is also all a `Location`
+/// header may carry).
 pub fn after_sign_in(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n[1..].starts_with(['/', '\\'])
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n
+        }
         _ => "/bookings",
     }
 }
@@ -55,13 +64,35 @@ mod tests {
     #[test]
     fn sign_in_returns_only_to_local_pages() {
         assert_eq!(
-            after_sign_in(Some("/invoices/new?client=c1")),
-            "/invoices/new?client=c1"
+            after_sign_in(Some("/invoices/new?client=c1&x=%20y")),
+            "/invoices/new?client=c1&x=%20y"
         );
-        assert_eq!(after_sign_in(Some("//evil.example/x")), "/bookings");
-        assert_eq!(after_sign_in(Some("/\\evil.example")), "/bookings");
-        assert_eq!(after_sign_in(Some("https://evil.example")), "/bookings");
-        assert_eq!(after_sign_in(Some("")), "/bookings");
+        assert_eq!(after_sign_in(Some("/bookings/bk_1")), "/bookings/bk_1");
         assert_eq!(after_sign_in(None), "/bookings");
+    }
+
+    /// Known ways to leave a site through a "local" redirect, as browsers read them.
+    #[test]
+    fn known_open_redirect_bypasses_land_on_the_dashboard() {
+        for next in [
+            "//evil.example/x",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/\u{0}/evil.example",
+            "https://evil.example",
+            "http:evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            " /evil",
+            "/\u{3000}/evil.example",
+            "/%ef/\u{ff0f}evil.example",
+            "",
+        ] {
+            assert_eq!(after_sign_in(Some(next)), "/bookings", "{next:?}");
+        }
     }
 }

@@ -48,6 +48,14 @@ pub fn PortalPage() -> impl IntoView {
 
 #[component]
 fn Unavailable(error: AppError) -> impl IntoView {
+    // The friendly page keeps the error's status: caches and monitors must not read a
+    // dead link as a page that works.
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = http::StatusCode::from_u16(error.status())
+    {
+        resp.set_status(status);
+    }
     let (title, text) = match error {
         AppError::TooManyRequests { detail } => ("Please wait a moment".to_string(), detail),
         AppError::NotFound { .. } => (

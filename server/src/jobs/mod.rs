@@ -53,6 +53,8 @@ pub enum Reason {
     Panicked,
     /// This server has no handler for the kind (an older or newer version enqueued it).
     NoHandler,
+    /// The worker stopped (crash, kill) before the attempt finished.
+    Lost,
     /// Anything else (a test kind's deliberate failure).
     Other,
 }
@@ -68,6 +70,7 @@ impl Reason {
             Reason::Timeout => "timeout",
             Reason::Panicked => "panicked",
             Reason::NoHandler => "no_handler",
+            Reason::Lost => "lost",
             Reason::Other => "other",
         }
     }

@@ -73,6 +73,24 @@ pub async fn claim(
         DbBackend::Postgres => "FOR UPDATE SKIP LOCKED",
         _ => "",
     };
+    // A job whose worker died during its last allowed attempt is not run again: that
+    // attempt counts, and the job is dead. (A job that crashes the process would
+    // otherwise run after every restart, forever.)
+    db.execute_raw(stmt(
+        db,
+        &format!(
+            "UPDATE jobs SET status = '{dead}', finished_at = $1, updated_at = $1,
+                lost_by = locked_by, lost_at = locked_at, locked_by = NULL, locked_until = NULL,
+                last_error = 'the worker stopped before finishing its last attempt (crash or kill)',
+                last_reason = '{lost}'
+             WHERE status = '{running}' AND locked_until < $1 AND attempts >= max_attempts",
+            dead = status::DEAD,
+            running = status::RUNNING,
+            lost = super::Reason::Lost.as_str(),
+        ),
+        vec![now.into()],
+    ))
+    .await?;
     // Assignments read the old row, so lost_* capture the previous claim if it expired.
     let sql = format!(
         "UPDATE jobs SET
@@ -84,7 +102,8 @@ pub async fn claim(
          WHERE id IN (
             SELECT j.id FROM jobs j
             WHERE ((j.status = '{queued}' AND j.run_at <= $2)
-                OR (j.status = '{running}' AND j.locked_until < $2))
+                OR (j.status = '{running}' AND j.locked_until < $2
+                    AND j.attempts < j.max_attempts))
               AND (j.concurrency_key IS NULL OR j.concurrency_limit > (
                     SELECT COUNT(*) FROM jobs r
                     WHERE r.concurrency_key = j.concurrency_key
@@ -142,8 +161,9 @@ pub async fn release(db: &DatabaseConnection, worker: &str, ids: &[String]) -> R
 }
 
 /// Records a batch of outcomes in one transaction: the attempt rows, then each job's
-/// new state. Updates are guarded by `locked_by`, so a worker whose lease was taken
-/// over cannot overwrite the new holder's state.
+/// new state. Updates are guarded by `locked_by` and the attempt number, so an outcome
+/// that arrives after its lease was taken over (by another worker, or by this one for
+/// a later attempt) cannot overwrite the new holder's state.
 pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> Result<(), DbErr> {
     if batch.is_empty() {
         return Ok(());
@@ -161,6 +181,7 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
             sql.push_str(&format!("({})", placeholders(i * 9 + 1, 9)));
             let reason = match &o.result {
                 Result_::Failed { reason, .. } => Some(reason.as_str()),
+                Result_::Lost => Some(super::Reason::Lost.as_str()),
                 _ => None,
             };
             let error = match &o.result {
@@ -185,21 +206,30 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
     }
 
     // Successes of one worker finish together in one statement.
-    let mut by_worker: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    let mut by_worker: std::collections::HashMap<&str, Vec<(&str, i32)>> = Default::default();
     for o in batch.iter().filter(|o| o.result == Result_::Succeeded) {
-        by_worker.entry(&o.worker).or_default().push(&o.job_id);
+        by_worker
+            .entry(&o.worker)
+            .or_default()
+            .push((&o.job_id, o.attempt));
     }
-    for (worker, ids) in by_worker {
-        for chunk in ids.chunks(500) {
+    for (worker, jobs) in by_worker {
+        for chunk in jobs.chunks(250) {
+            let which: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(id = ${} AND attempts = ${})", 3 + 2 * i, 4 + 2 * i))
+                .collect();
             let sql = format!(
                 "UPDATE jobs SET status = '{done}', finished_at = $1, updated_at = $1,
                     locked_by = NULL, locked_until = NULL, last_error = NULL, last_reason = NULL
-                 WHERE locked_by = $2 AND id IN ({})",
-                placeholders(3, chunk.len()),
+                 WHERE locked_by = $2 AND ({})",
+                which.join(" OR "),
                 done = status::DONE,
             );
             let mut values: Vec<Value> = vec![now.into(), worker.into()];
-            values.extend(chunk.iter().map(|id| Value::from(*id)));
+            for (id, attempt) in chunk {
+                values.push(Value::from(*id));
+                values.push(Value::from(*attempt));
+            }
             txn.execute_raw(stmt(&txn, &sql, values)).await?;
         }
     }
@@ -228,7 +258,7 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
             &txn,
             "UPDATE jobs SET status = $1, run_at = $2, last_error = $3, updated_at = $4,
                 finished_at = $5, locked_by = NULL, locked_until = NULL, last_reason = $8
-             WHERE id = $6 AND locked_by = $7",
+             WHERE id = $6 AND locked_by = $7 AND attempts = $9",
             vec![
                 next_status.into(),
                 run_at.into(),
@@ -238,6 +268,7 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
                 o.job_id.as_str().into(),
                 o.worker.as_str().into(),
                 reason.into(),
+                o.attempt.into(),
             ],
         ))
         .await?;

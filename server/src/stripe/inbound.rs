@@ -30,6 +30,9 @@ struct Receiver {
 }
 
 const CACHE_TTL: Duration = Duration::from_secs(30);
+/// Slugs remembered at most. Anyone can post to any slug, so the map is keyed by what
+/// strangers send: past this, expired entries go, then the unknown slugs.
+const CACHE_MAX: usize = 4096;
 
 /// When it was read, and the receiver (`None`: nobody by that slug receives events).
 type Cached = (Instant, Option<Receiver>);
@@ -46,8 +49,26 @@ impl SecretCache {
 
     fn put(&self, slug: &str, r: Option<Receiver>) {
         if let Ok(mut map) = self.0.lock() {
+            if map.len() >= CACHE_MAX && !map.contains_key(slug) {
+                map.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+                if map.len() >= CACHE_MAX {
+                    map.retain(|_, (_, r)| r.is_some());
+                }
+                if map.len() >= CACHE_MAX {
+                    map.clear();
+                }
+            }
             map.insert(slug.into(), (Instant::now(), r));
         }
+    }
+
+    /// How many slugs are remembered.
+    pub fn len(&self) -> usize {
+        self.0.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Called when an organization's Stripe settings change.
@@ -117,7 +138,15 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let r = match receiver(&st, &slug).await {
+    // Not a slug Hitch makes: answered without a lookup and without a cache entry.
+    let plausible =
+        slug.len() <= 64 && slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let found = if plausible {
+        receiver(&st, &slug).await
+    } else {
+        Ok(None)
+    };
+    let r = match found {
         Ok(Some(r)) => r,
         // The same answer for an unknown organization and one without Stripe set up.
         Ok(None) => {
@@ -174,5 +203,26 @@ pub async fn receive(
                 "Try again later.",
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strangers_cannot_grow_the_slug_cache_without_bound() {
+        let cache = SecretCache::default();
+        let known = Receiver {
+            org_id: "org_1".into(),
+            secret: Arc::new(Zeroizing::new("whsec_x".into())),
+        };
+        cache.put("demo-bistro", Some(known));
+        for i in 0..100_000 {
+            cache.put(&format!("random-{i}"), None);
+        }
+        assert!(cache.len() <= CACHE_MAX, "{} slugs cached", cache.len());
+        // Unknown slugs are still answered from memory while they are remembered.
+        assert!(matches!(cache.get("random-99999"), Some(None)));
     }
 }

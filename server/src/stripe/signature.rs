@@ -5,8 +5,14 @@
 //! tolerance of now (300 s by default) so a captured request cannot be replayed later.
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 pub const DEFAULT_TOLERANCE_SECS: i64 = 300;
+/// Longest header read. Stripe's carries one `v1` per active secret (two while a
+/// secret is being rolled): a few hundred bytes.
+pub const MAX_HEADER_BYTES: usize = 1024;
+/// Most `v1` signatures compared.
+pub const MAX_SIGNATURES: usize = 8;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -29,6 +35,11 @@ pub fn verify(
     tolerance: i64,
 ) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
+    // Whoever sends this is not authenticated yet: the work done for it is bounded by
+    // the header's length and one MAC over the body, whatever the header holds.
+    if header.len() > MAX_HEADER_BYTES {
+        return Err(SignatureError::Malformed);
+    }
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for item in header.split(',') {
@@ -37,18 +48,19 @@ pub fn verify(
         };
         match key {
             "t" => timestamp = value.parse::<i64>().ok(),
-            "v1" => signatures.extend(hex::decode(value).ok()),
+            "v1" if signatures.len() < MAX_SIGNATURES => signatures.extend(hex::decode(value).ok()),
             _ => {}
         }
     }
     let (Some(t), false) = (timestamp, signatures.is_empty()) else {
         return Err(SignatureError::Malformed);
     };
-    // Constant-time comparison through `verify_slice`, for each candidate.
-    let matches = signatures
-        .iter()
-        .any(|sig| mac(secret, t, body).verify_slice(sig).is_ok());
-    if !matches {
+    let expected = mac(secret, t, body).finalize().into_bytes();
+    // Every candidate is compared in constant time, and all of them are compared.
+    let matches = signatures.iter().fold(subtle::Choice::from(0), |any, sig| {
+        any | expected.as_slice().ct_eq(sig.as_slice())
+    });
+    if !bool::from(matches) {
         return Err(SignatureError::Mismatch);
     }
     if (now - t).abs() > tolerance {
@@ -79,6 +91,35 @@ pub fn header(secret: &str, t: i64, body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 50,000 `v1` entries over a 64 KB body cost what one does: the header is refused
+    /// before any MAC, and a long list within the limit is read only to its cap.
+    #[test]
+    fn a_flood_of_signatures_costs_one_mac_at_most() {
+        let body = vec![b'x'; 64 * 1024];
+        let t = 1_700_000_000;
+        let flood = format!("t={t},{}", vec!["v1=00"; 50_000].join(","));
+        assert_eq!(
+            verify(Some(&flood), &body, SECRET, t, DEFAULT_TOLERANCE_SECS),
+            Err(SignatureError::Malformed)
+        );
+        // Within the length limit, entries past the cap are not compared: the real
+        // signature after eight wrong ones does not count.
+        let good = header(SECRET, t, &body);
+        let sig = good.split_once(",v1=").map(|(_, s)| s).unwrap_or_default();
+        let wrong = vec![format!("v1={}", "ab".repeat(32)); MAX_SIGNATURES].join(",");
+        let late = format!("t={t},{wrong},v1={sig}");
+        assert!(late.len() <= MAX_HEADER_BYTES);
+        assert_eq!(
+            verify(Some(&late), &body, SECRET, t, DEFAULT_TOLERANCE_SECS),
+            Err(SignatureError::Mismatch)
+        );
+        let early = format!("t={t},v1={sig},{wrong}");
+        assert_eq!(
+            verify(Some(&early), &body, SECRET, t, DEFAULT_TOLERANCE_SECS),
+            Ok(())
+        );
+    }
 
     const SECRET: &str = "whsec_test_secret";
     const BODY: &[u8] = br#"{"id":"evt_1","object":"event"}"#;

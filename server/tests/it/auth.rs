@@ -336,3 +336,50 @@ async fn an_active_session_is_renewed_at_most_once_an_hour() {
         .expect("page");
     assert!(res.url().path().starts_with("/login"), "{}", res.url());
 }
+
+/// After signing in, `next` leads only to a page of this site: every known way of
+/// writing another site (or a header-breaking newline) lands on the dashboard.
+#[tokio::test]
+async fn sign_in_never_redirects_off_the_site() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let cases = [
+        ("/invoices?page=2", "/invoices?page=2"),
+        ("//evil.example", "/bookings"),
+        ("/\t/evil.example", "/bookings"),
+        ("/\n/evil.example", "/bookings"),
+        ("/\\evil.example", "/bookings"),
+        ("https://evil.example/", "/bookings"),
+        ("/\u{3000}/evil.example", "/bookings"),
+    ];
+    for (next, expected) in cases {
+        let res = client
+            .post(format!("{}/rpc/auth/login", app.base))
+            .header("Accept", "text/html")
+            .form(&[
+                ("email", OWNER),
+                ("password", OWNER_PASSWORD),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .expect("login");
+        assert!(
+            !res.status().is_server_error(),
+            "{next:?}: {}",
+            res.status()
+        );
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(location, expected, "next = {next:?}");
+    }
+}

@@ -424,3 +424,82 @@ async fn metrics_show_every_kinds_queue_from_the_start() {
         .expect("an age for system.noop");
     assert!((2.0..60.0).contains(&age), "age {age}");
 }
+
+/// A job whose worker died during its last allowed attempt is dead, not run again: a
+/// job that crashes the process would otherwise run after every restart.
+#[tokio::test]
+async fn a_lost_last_attempt_is_dead_lettered_not_claimed() {
+    let Some(app) = TestApp::spawn_with(|c| c.jobs_enabled = false).await else {
+        return;
+    };
+    let ids = enqueue(&app, &[NewJob::new(system::NOOP, json!({}))]).await;
+    let past = server::platform::now_ms() - 60_000;
+    // As a worker leaves it when killed in its last attempt: running, lease expired.
+    app.exec(&format!(
+        "UPDATE jobs SET status = 'running', attempts = max_attempts, locked_by = 'w-dead',
+            locked_at = {past}, locked_until = {past} WHERE id = '{}'",
+        ids[0]
+    ))
+    .await;
+    let claimed = jobs::queue::claim(&app.db, "w-new", server::platform::now_ms(), 10)
+        .await
+        .expect("claim");
+    assert!(claimed.is_empty(), "claimed again: {claimed:?}");
+    let j = job(&app, &ids[0]).await;
+    assert_eq!(j.status, "dead");
+    assert_eq!(j.last_reason.as_deref(), Some("lost"));
+    assert_eq!(j.lost_by.as_deref(), Some("w-dead"));
+    assert!(j.locked_by.is_none());
+}
+
+/// An outcome counts only for the attempt that produced it: a late success or failure
+/// of an earlier attempt, even from the same worker, leaves the job as it is.
+#[tokio::test]
+async fn a_late_outcome_of_an_older_attempt_changes_nothing() {
+    use server::jobs::queue::{Outcome, Result_};
+    let Some(app) = TestApp::spawn_with(|c| c.jobs_enabled = false).await else {
+        return;
+    };
+    let ids = enqueue(&app, &[NewJob::new(system::NOOP, json!({}))]).await;
+    let id = ids[0].clone();
+    let now = server::platform::now_ms();
+    // Attempt 2 is running on w-1 (its attempt 1 outlived the lease and was claimed again).
+    app.exec(&format!(
+        "UPDATE jobs SET status = 'running', attempts = 2, locked_by = 'w-1', locked_at = {now},
+            locked_until = {} WHERE id = '{id}'",
+        now + 60_000
+    ))
+    .await;
+    let late = |result| Outcome {
+        job_id: id.clone(),
+        attempt: 1,
+        worker: "w-1".into(),
+        started_at: now - 1000,
+        finished_at: now,
+        result,
+    };
+    jobs::queue::complete(&app.db, now, &[late(Result_::Succeeded)])
+        .await
+        .expect("complete");
+    let failed = Result_::Failed {
+        class: "failed",
+        reason: jobs::Reason::Other,
+        error: "late".into(),
+        retry_at: None,
+    };
+    jobs::queue::complete(&app.db, now, &[late(failed)])
+        .await
+        .expect("complete");
+    let j = job(&app, &id).await;
+    assert_eq!((j.status.as_str(), j.attempts), ("running", 2), "{j:?}");
+    assert_eq!(j.locked_by.as_deref(), Some("w-1"));
+    // The current attempt's own outcome still lands.
+    let current = Outcome {
+        attempt: 2,
+        ..late(Result_::Succeeded)
+    };
+    jobs::queue::complete(&app.db, now, &[current])
+        .await
+        .expect("complete");
+    assert_eq!(job(&app, &id).await.status, "done");
+}

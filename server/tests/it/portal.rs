@@ -99,6 +99,7 @@ async fn a_guest_sees_their_booking_and_a_wrong_link_reveals_nothing() {
         .send()
         .await
         .expect("page");
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
     let html = page.text().await.expect("html");
     assert!(html.contains("This link does not work") && !html.contains("Demo Bistro"));
 
