@@ -9,7 +9,7 @@ mod m20261123_000005_payments;
 mod m20261123_000006_portal;
 mod m20261203_000007_stripe_pending;
 mod m20261203_000008_bookings_list_order;
-mod m20261204_000009_job_reasons;
+mod m20261204_000009_reasons_and_refusals;
 
 pub struct Migrator;
 
@@ -25,7 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_portal::Migration),
             Box::new(m20261203_000007_stripe_pending::Migration),
             Box::new(m20261203_000008_bookings_list_order::Migration),
-            Box::new(m20261204_000009_job_reasons::Migration),
+            Box::new(m20261204_000009_reasons_and_refusals::Migration),
         ]
     }
 }

@@ -301,7 +301,7 @@ pub async fn retry(
 ) -> Result<bool, DbErr> {
     let now = super::now_ms();
     let org_filter = if org_id.is_some() {
-        "AND (organization_id = $5 OR organization_id IS NULL)"
+        "AND organization_id = $5"
     } else {
         ""
     };

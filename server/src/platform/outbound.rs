@@ -29,6 +29,12 @@ pub enum Refusal {
     NoHost,
     #[error("{0} is a private or reserved address; add it to HITCH_OUTBOUND_ALLOW to call it")]
     Blocked(IpAddr),
+    /// A hostname that resolves only to private or reserved addresses. Which ones is
+    /// not said: that would tell whoever saves a URL how internal names resolve.
+    #[error(
+        "the host resolves to a private or reserved address; add its network to HITCH_OUTBOUND_ALLOW to call it"
+    )]
+    BlockedHost,
 }
 
 impl OutboundPolicy {
@@ -93,15 +99,39 @@ impl Resolve for GuardedResolver {
                 .filter(|a| policy.permits(a.ip()))
                 .collect();
             if allowed.is_empty() {
-                let err: Box<dyn std::error::Error + Send + Sync> = match found.first() {
-                    Some(a) => Box::new(Refusal::Blocked(a.ip())),
-                    None => format!("{} has no address", name.as_str()).into(),
+                let err: Box<dyn std::error::Error + Send + Sync> = if found.is_empty() {
+                    "the host has no address".into()
+                } else {
+                    Box::new(Refusal::BlockedHost)
                 };
                 return Err(err);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
+}
+
+/// `text` with every `http://` or `https://` URL in it replaced by `[url]`. Errors of
+/// outbound calls name the URL they called, and some URLs are credentials (a Slack or
+/// Discord webhook, a token in a query string): such text is stored, logged and shown.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = ["http://", "https://"]
+        .iter()
+        .filter_map(|p| rest.find(p))
+        .min()
+    {
+        out.push_str(&rest[..i]);
+        out.push_str("[url]");
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ','))
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The IPv4 address inside IPv4-mapped, 6to4 and NAT64 IPv6 forms, so each is judged
@@ -234,6 +264,35 @@ mod tests {
         assert!(p.permits("::ffff:127.0.0.1".parse().unwrap()));
         assert!(!p.permits("10.0.0.1".parse().unwrap()));
         assert!(parse_networks("not-a-net").is_err());
+    }
+
+    #[test]
+    fn urls_are_cut_out_of_error_texts() {
+        let e = "error sending request for url (https://hooks.slack.com/services/T0/B0/sEcReT?x=1): connection refused";
+        let r = redact_urls(e);
+        assert_eq!(
+            r,
+            "error sending request for url ([url]): connection refused"
+        );
+        assert_eq!(
+            redact_urls("GET http://a.example/x?token=abc and https://b.example"),
+            "GET [url] and [url]"
+        );
+        assert_eq!(redact_urls("no address here"), "no address here");
+    }
+
+    #[tokio::test]
+    async fn a_refused_hostname_does_not_say_what_it_resolves_to() {
+        let resolver = GuardedResolver {
+            policy: OutboundPolicy::default(),
+        };
+        let name: Name = "localhost".parse().expect("name");
+        let err = match resolver.resolve(name).await {
+            Ok(_) => panic!("localhost must be refused"),
+            Err(e) => e.to_string(),
+        };
+        assert!(!err.contains("127.0.0.1") && !err.contains("::1"), "{err}");
+        assert!(err.contains("private or reserved"), "{err}");
     }
 
     #[test]

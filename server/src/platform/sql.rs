@@ -8,6 +8,11 @@ pub fn incr(col: impl IntoColumnRef) -> SimpleExpr {
     Expr::col(col).add(1)
 }
 
+/// `a < b` for two columns.
+pub fn col_lt(a: impl IntoColumnRef, b: impl IntoColumnRef) -> SimpleExpr {
+    Expr::col(a).lt(Expr::col(b))
+}
+
 /// `LOWER(col) LIKE pattern` (case-insensitive on SQLite and PostgreSQL alike).
 pub fn lower_like(col: impl IntoColumnRef, pattern: &str) -> SimpleExpr {
     Expr::expr(Func::lower(Expr::col(col))).like(pattern)

@@ -26,11 +26,10 @@ pub struct PlatformService {
     pub outbox: Outbox,
 }
 
-/// The organization's jobs and the system's own (no organization).
+/// The organization's own jobs. System jobs (no organization) are the operator's:
+/// `/metrics` and the database show them, no organization's dashboard does.
 fn visible(org_id: &str) -> Condition {
-    Condition::any()
-        .add(job::Column::OrganizationId.eq(org_id))
-        .add(job::Column::OrganizationId.is_null())
+    Condition::all().add(job::Column::OrganizationId.eq(org_id))
 }
 
 fn key_view(k: api_key::Model, tz: Tz) -> ApiKeyView {

@@ -217,6 +217,7 @@ pub async fn create(
         updated_at: Set(now),
         completed_at: Set(None),
         checked_at: Set(None),
+        check_refused_at: Set(None),
     };
     let txn = crate::db::begin_write(&stripe.db).await.or_internal()?;
     let inserted = payment_link::Entity::insert(row)

@@ -15,7 +15,7 @@ use super::state::{Observation, Payment};
 use super::{Stripe, effects};
 use crate::db::entities::payment_link;
 use crate::jobs::{Backoff, Handler, JobContext, JobError, Kind, NewJob, Reason, Registry};
-use crate::platform::now_ms;
+use crate::platform::{now_ms, sql};
 
 pub const CHECK_KIND: &str = "stripe.check_link";
 /// A link is first checked this long after creation, then this often while unsettled.
@@ -37,10 +37,19 @@ pub fn observe(session: &CheckoutSession) -> Option<Observation> {
 /// Enqueues a check for every link that needs one; returns how many.
 pub async fn sweep(stripe: &Stripe, registry: &Registry) -> Result<usize, sea_orm::DbErr> {
     let now = now_ms();
+    // Past its expiry a link is checked once more at once, then like the others: a
+    // sweep must not enqueue it again while its check waits or runs.
     let due = Condition::any()
-        .add(payment_link::Column::ExpiresAt.lt(now))
         .add(payment_link::Column::CheckedAt.is_null())
-        .add(payment_link::Column::CheckedAt.lt(now - CHECK_EVERY_MS));
+        .add(payment_link::Column::CheckedAt.lt(now - CHECK_EVERY_MS))
+        .add(
+            Condition::all()
+                .add(payment_link::Column::ExpiresAt.lt(now))
+                .add(sql::col_lt(
+                    payment_link::Column::CheckedAt,
+                    payment_link::Column::ExpiresAt,
+                )),
+        );
     let unsettled = Condition::any()
         .add(payment_link::Column::Status.eq("active"))
         .add(
@@ -48,29 +57,35 @@ pub async fn sweep(stripe: &Stripe, registry: &Registry) -> Result<usize, sea_or
                 .add(payment_link::Column::Status.eq("completed"))
                 .add(payment_link::Column::PaymentStatus.eq("unpaid")),
         );
-    let ids: Vec<String> = payment_link::Entity::find()
+    let links: Vec<(String, String)> = payment_link::Entity::find()
         .select_only()
         .column(payment_link::Column::Id)
+        .column(payment_link::Column::OrganizationId)
         .filter(unsettled)
         .filter(due)
+        // Stripe refused to say: asking again every few minutes would only pile up
+        // dead jobs. Staff see the link's error and can expire it or make a new one.
+        .filter(payment_link::Column::CheckRefusedAt.is_null())
         .filter(payment_link::Column::CreatedAt.lt(now - CHECK_EVERY_MS))
         .limit(BATCH)
         .into_tuple()
         .all(&stripe.db)
         .await?;
-    if ids.is_empty() {
+    if links.is_empty() {
         return Ok(0);
     }
+    let ids: Vec<String> = links.iter().map(|(id, _)| id.clone()).collect();
     // Stamped now so the next sweep does not enqueue them again while the jobs run.
     payment_link::Entity::update_many()
         .col_expr(payment_link::Column::CheckedAt, Expr::value(now))
         .filter(payment_link::Column::Id.is_in(ids.clone()))
         .exec(&stripe.db)
         .await?;
-    let jobs: Vec<NewJob> = ids
+    let jobs: Vec<NewJob> = links
         .iter()
-        .map(|id| {
+        .map(|(id, org)| {
             NewJob::new(CHECK_KIND, json!({ "link_id": id }))
+                .org(org)
                 .limit_per(format!("stripe-link:{id}"), 1)
         })
         .collect();
@@ -80,6 +95,18 @@ pub async fn sweep(stripe: &Stripe, registry: &Registry) -> Result<usize, sea_or
 
 struct Check {
     stripe: Stripe,
+}
+
+impl Check {
+    /// Marks a link Stripe will not tell about, so sweeps leave it alone.
+    async fn stop_checking(&self, link_id: &str) -> Result<(), sea_orm::DbErr> {
+        payment_link::Entity::update_many()
+            .col_expr(payment_link::Column::CheckRefusedAt, Expr::value(now_ms()))
+            .filter(payment_link::Column::Id.eq(link_id))
+            .exec(&self.stripe.db)
+            .await
+            .map(|_| ())
+    }
 }
 
 #[async_trait]
@@ -94,17 +121,22 @@ impl Handler for Check {
         else {
             return Ok(()); // deleted with its organization
         };
-        let client = self
-            .stripe
-            .client(&link.organization_id)
-            .await
-            .map_err(|e| JobError::Fatal(Reason::Invalid, e.to_string()))?;
+        let client = match self.stripe.client(&link.organization_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.stop_checking(&link.id).await?;
+                return Err(JobError::Fatal(Reason::Invalid, e.to_string()));
+            }
+        };
         let session = match client.retrieve_checkout_session(&link.session_id).await {
             Ok(s) => s,
             Err(e @ StripeError::Unavailable(_)) => {
                 return Err(JobError::Retry(Reason::Unreachable, e.to_string()));
             }
-            Err(e) => return Err(JobError::Fatal(Reason::Rejected, e.to_string())),
+            Err(e) => {
+                self.stop_checking(&link.id).await?;
+                return Err(JobError::Fatal(Reason::Rejected, e.to_string()));
+            }
         };
         if let Some(obs) = observe(&session) {
             effects::apply(&self.stripe, &link.id, &obs).await?;

@@ -851,3 +851,91 @@ async fn staff_can_expire_a_link_and_make_a_new_one_and_stripes_expiry_is_notice
     .await;
     assert_eq!(invoice_status(&app, &invoice).await, "sent");
 }
+
+/// A link Stripe refuses to tell about is checked once, marked, and left alone: sweeps
+/// do not pile up dead jobs. The check belongs to the link's organization, and another
+/// organization's managers neither see nor retry it.
+#[tokio::test]
+async fn a_refused_check_is_not_repeated_and_stays_in_its_organization() {
+    use app::model::auth::Role;
+    let Some((app, fake)) = app_with_stripe().await else {
+        return;
+    };
+    let invoice = an_invoice(&app).await;
+    create_link(&app, "invoice", &invoice).await;
+    let now = server::platform::now_ms();
+    // Twenty minutes old and past its expiry, still active here.
+    app.exec(&format!(
+        "UPDATE payment_links SET created_at = created_at - 1200000, expires_at = {}",
+        now - 60_000
+    ))
+    .await;
+    let sweep = || async {
+        server::stripe::reconcile::sweep(&app.platform.stripe, &app.platform.jobs)
+            .await
+            .expect("sweep")
+    };
+    let checks = || async {
+        app.scalar("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'stripe.check_link'")
+            .await
+    };
+    fake.fail_next(1, StatusCode::NOT_FOUND);
+    assert_eq!(sweep().await, 1);
+    assert_eq!(sweep().await, 0, "enqueued again while its check waits");
+    app.eventually("the check to be refused", Duration::from_secs(15), || async {
+        app.scalar("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'stripe.check_link' AND status = 'dead'")
+            .await
+            == 1
+    })
+    .await;
+    // Later sweeps, even long after, leave the refused link alone.
+    app.exec("UPDATE payment_links SET checked_at = checked_at - 3600000")
+        .await;
+    assert_eq!(sweep().await, 0);
+    assert_eq!(checks().await, 1);
+
+    let job_id: String = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let j = server::db::entities::job::Entity::find()
+            .filter(server::db::entities::job::Column::Kind.eq("stripe.check_link"))
+            .one(&app.db)
+            .await
+            .expect("query")
+            .expect("the check job");
+        assert_eq!(j.organization_id.as_deref(), Some(app.org_id.as_str()));
+        j.id
+    };
+    // Another organization's owner: not listed, not retried.
+    let other = demo::ensure_org(&app.db, "Other Place", "Europe/London", "GBP")
+        .await
+        .expect("org");
+    let owner = demo::upsert_user(
+        &app.db,
+        &other,
+        "owner@other.example",
+        "Other Owner",
+        "another-password-2026",
+        Role::Owner,
+    )
+    .await
+    .expect("user");
+    let user = server::services::auth::load_user(&app.db, &owner.id)
+        .await
+        .expect("load")
+        .expect("user");
+    let ports = server::ports(&app.platform);
+    let seen = ports.platform.jobs(&user).await.expect("jobs");
+    assert!(
+        !format!("{seen:?}").contains(&job_id),
+        "another organization's job is listed: {seen:?}"
+    );
+    assert!(ports.platform.retry_job(&user, &job_id).await.is_err());
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM jobs WHERE id = '{job_id}' AND status = 'dead'"
+        ))
+        .await,
+        1,
+        "retried by another organization"
+    );
+}

@@ -197,6 +197,8 @@ fn classify(e: &reqwest::Error) -> (&'static str, String) {
     if let Some(msg) = blocked {
         return ("blocked", msg);
     }
+    // The chain names the URL, which may itself be a credential.
+    let chain = crate::platform::outbound::redact_urls(&chain);
     let lower = chain.to_lowercase();
     let class = if e.is_timeout() {
         "timeout"

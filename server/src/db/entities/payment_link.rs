@@ -30,6 +30,8 @@ pub struct Model {
     pub completed_at: Option<i64>,
     /// When reconciliation last asked Stripe about it.
     pub checked_at: Option<i64>,
+    /// When Stripe refused to say how the link stands; reconciliation stops asking.
+    pub check_refused_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
 //! Why a job attempt failed, as a typed reason (`database`, `unreachable`, `timeout`,
-//! ...) beside the message: on each attempt, and the latest on the job.
+//! ...) beside the message: on each attempt, and the latest on the job. And when
+//! Stripe refused to tell about a payment link, so reconciliation stops asking.
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -15,6 +16,12 @@ enum Jobs {
 enum JobAttempts {
     Table,
     Reason,
+}
+
+#[derive(DeriveIden)]
+enum PaymentLinks {
+    Table,
+    CheckRefusedAt,
 }
 
 #[async_trait::async_trait]
@@ -33,10 +40,28 @@ impl MigrationTrait for Migration {
                 .add_column(ColumnDef::new(JobAttempts::Reason).string().null())
                 .to_owned(),
         )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(PaymentLinks::Table)
+                .add_column(
+                    ColumnDef::new(PaymentLinks::CheckRefusedAt)
+                        .big_integer()
+                        .null(),
+                )
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(PaymentLinks::Table)
+                .drop_column(PaymentLinks::CheckRefusedAt)
+                .to_owned(),
+        )
+        .await?;
         m.alter_table(
             Table::alter()
                 .table(JobAttempts::Table)
