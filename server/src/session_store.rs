@@ -1,5 +1,7 @@
 //! tower-sessions store over our own database, so sessions survive restarts and are
-//! shared by every `hitch serve` process on the same PostgreSQL.
+//! shared by every `hitch serve` process on the same PostgreSQL. Rows are keyed by the
+//! SHA-256 of the session id ([`storage_key`]): the id itself lives only in the
+//! user's cookie, so a copy of the table signs nobody in.
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -13,6 +15,12 @@ use tower_sessions::{
 };
 
 use crate::db::entities::session;
+use crate::platform::hash::sha256_hex;
+
+/// The row key of a session id.
+pub fn storage_key(id: &Id) -> String {
+    sha256_hex(&id.to_string())
+}
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -45,7 +53,7 @@ impl SessionStore for DbSessionStore {
         let expires_at = DateTime::<Utc>::from_timestamp(record.expiry_date.unix_timestamp(), 0)
             .ok_or_else(|| Error::Encode("expiry out of range".into()))?;
         let model = session::ActiveModel {
-            id: Set(record.id.to_string()),
+            id: Set(storage_key(&record.id)),
             data: Set(data),
             expires_at: Set(expires_at),
         };
@@ -62,7 +70,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let Some(row) = session::Entity::find_by_id(id.to_string())
+        let Some(row) = session::Entity::find_by_id(storage_key(id))
             .filter(session::Column::ExpiresAt.gt(Utc::now()))
             .one(&self.db)
             .await
@@ -81,7 +89,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        session::Entity::delete_by_id(id.to_string())
+        session::Entity::delete_by_id(storage_key(id))
             .exec(&self.db)
             .await
             .map_err(backend)?;

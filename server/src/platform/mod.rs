@@ -6,6 +6,7 @@ pub mod bus;
 pub mod client_ip;
 pub mod clock;
 pub mod error;
+pub mod hash;
 pub mod ids;
 pub mod outbound;
 pub mod sql;

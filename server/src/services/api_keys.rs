@@ -5,7 +5,6 @@ use rand::distr::{Alphanumeric, SampleString};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
-use sha2::{Digest, Sha256};
 
 use crate::db::entities::{api_key, organization};
 use crate::platform::ids;
@@ -14,7 +13,7 @@ use crate::platform::ids;
 pub const PREFIX: &str = "hk_live_";
 
 pub fn hash(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
+    crate::platform::hash::sha256_hex(key)
 }
 
 /// Creates a key; the returned plaintext is the only copy that will ever exist.

@@ -13,14 +13,15 @@ use async_trait::async_trait;
 use chrono::Utc;
 use http::request::Parts;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, JoinType, QueryFilter, QuerySelect, QueryTrait, RelationDef, Select,
-    sea_query::Expr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DbBackend, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter, QuerySelect, QueryTrait,
+    RelationDef, Select, sea_query::Expr,
 };
 use tower_sessions::Session;
 
 use crate::db::entities::{organization, session, user};
 use crate::platform::client_ip::ClientIp;
+use crate::platform::hash::sha256_hex;
 use crate::platform::{Internal, OrInternal, internal};
 use crate::services::throttle::{self, FailureLimit};
 
@@ -40,7 +41,7 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
         .map_err(internal)
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
+pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| {
         Argon2::default()
             .verify_password(password.as_bytes(), &h)
@@ -133,7 +134,7 @@ pub async fn session_user(
     let Some(id) = session.id() else {
         return Ok(None);
     };
-    let Some((user, renewed)) = load_session_user(db, &id.to_string()).await? else {
+    let Some((user, renewed)) = load_session_user(db, &sha256_hex(&id.to_string())).await? else {
         return Ok(None);
     };
     keep_alive(&session, renewed).await?;
@@ -197,6 +198,22 @@ struct SessionOfUser {
     #[sea_orm(nested)]
     found: UserWithOrg,
     session_data: String,
+}
+
+/// Ends every session of `user_id` (a new password: whoever knew the old one is out).
+pub async fn end_sessions_of(db: &impl ConnectionTrait, user_id: &str) -> Result<u64, DbErr> {
+    let uid = match db.get_database_backend() {
+        DbBackend::Postgres => format!("(data::json ->> '{SESSION_USER}')"),
+        _ => format!("(data ->> '{SESSION_USER}')"),
+    };
+    let res = db
+        .execute_raw(crate::platform::sql::stmt(
+            db,
+            &format!("DELETE FROM sessions WHERE {uid} = $1"),
+            vec![user_id.into()],
+        ))
+        .await?;
+    Ok(res.rows_affected())
 }
 
 /// The unexpired session's user, and when the session was last renewed. One query

@@ -13,7 +13,7 @@ use sea_orm::{
 
 use crate::db::entities::{booking, client, invoice, invoice_line, organization, resource, user};
 use crate::platform::{OrInternal, ids};
-use crate::services::auth::hash_password;
+use crate::services::auth::{end_sessions_of, hash_password, verify_password};
 use crate::services::placement::to_utc;
 
 pub const DEMO_SLUG: &str = "demo-bistro";
@@ -98,10 +98,15 @@ pub async fn upsert_user(
                 "This email belongs to a user of another organization.",
             ));
         }
+        let changed = !verify_password(password, &existing.password_hash);
         let mut a: user::ActiveModel = existing.into();
         a.password_hash = Set(hash);
         a.role = Set(role.as_str().into());
-        return a.update(db).await.or_internal();
+        let user = a.update(db).await.or_internal()?;
+        if changed {
+            end_sessions_of(db, &user.id).await.or_internal()?;
+        }
+        return Ok(user);
     }
     user::ActiveModel {
         id: Set(ids::new("usr")),

@@ -24,7 +24,6 @@ use sea_orm::{
     sea_query::Expr,
 };
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::db::audit;
 use crate::db::entities::{booking, manage_token, organization, payment_link};
@@ -46,7 +45,7 @@ fn vault_name(booking_id: &str) -> String {
 }
 
 pub fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    crate::platform::hash::sha256_hex(token)
 }
 
 /// Failed lookups per client address: the guessing limit.

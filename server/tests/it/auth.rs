@@ -383,3 +383,87 @@ async fn sign_in_never_redirects_off_the_site() {
         assert_eq!(location, expected, "next = {next:?}");
     }
 }
+
+/// The sessions table holds digests, not the ids in users' cookies; a new password
+/// ends the user's sessions, and setting the same one again does not.
+#[tokio::test]
+async fn session_ids_are_stored_hashed_and_a_new_password_ends_sessions() {
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    let cookie_id = {
+        let res = app.get("/bookings").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let (status, me) = app.post("/rpc/auth/me", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(me["role"], "owner");
+        // The cookie's value is the session id.
+        let jar_cookie = reqwest::Client::new()
+            .post(format!("{}/rpc/auth/login", app.base))
+            .form(&[("email", OWNER), ("password", OWNER_PASSWORD)])
+            .send()
+            .await
+            .expect("login");
+        let set = jar_cookie
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        set.trim_start_matches("hitch_session=")
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(!cookie_id.is_empty());
+    let stored = |id: String| {
+        let app = &app;
+        async move {
+            app.scalar(&format!(
+                "SELECT COUNT(*) AS n FROM sessions WHERE id = '{id}'"
+            ))
+            .await
+        }
+    };
+    assert_eq!(
+        stored(cookie_id.clone()).await,
+        0,
+        "the raw id is in the table"
+    );
+    assert_eq!(
+        stored(server::platform::hash::sha256_hex(&cookie_id)).await,
+        1
+    );
+
+    let org = organization::Entity::find_by_id(&app.org_id)
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("org");
+    let reset = |password: &'static str| {
+        let (db, org) = (app.db.clone(), org.clone());
+        async move {
+            demo::upsert_user(
+                &db,
+                &org,
+                OWNER,
+                "Owner",
+                password,
+                app::model::auth::Role::Owner,
+            )
+            .await
+            .expect("reset")
+        }
+    };
+    reset(OWNER_PASSWORD).await;
+    let (_, me) = app.post("/rpc/auth/me", &[]).await;
+    assert_eq!(me["role"], "owner", "the same password ended the session");
+    reset("a-brand-new-password-2026").await;
+    let (_, me) = app.post("/rpc/auth/me", &[]).await;
+    assert!(me.is_null(), "still signed in after a new password: {me}");
+    assert_eq!(
+        stored(server::platform::hash::sha256_hex(&cookie_id)).await,
+        0
+    );
+}

@@ -1,0 +1,19 @@
+//! One-way digests for values looked up by a token the client holds (sessions, guest
+//! links, API keys): the database keeps only the digest, so a copy of it opens nothing.
+use sha2::{Digest, Sha256};
+
+/// Lowercase hex SHA-256 of `value`.
+pub fn sha256_hex(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn matches_the_published_digest() {
+        assert_eq!(
+            super::sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
