@@ -486,3 +486,117 @@ async fn the_openapi_document_matches_the_routes() {
         serde_json::to_value(server::routes::api::openapi(&app.platform)).expect("json");
     assert_eq!(doc, generated);
 }
+
+/// Everything the database holds, as text: SQLite's files as they are on disk (with
+/// the write-ahead log), or every row of every table on PostgreSQL.
+async fn dump(app: &TestApp) -> String {
+    use sea_orm::{ConnectionTrait, Statement};
+    if let Some(file) = server::db::sqlite_file(&app.config.database_url) {
+        let mut out = String::new();
+        for path in [file.clone(), format!("{file}-wal")] {
+            if let Ok(bytes) = std::fs::read(&path) {
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+        return out;
+    }
+    let backend = app.db.get_database_backend();
+    let tables = app
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+        ))
+        .await
+        .expect("tables");
+    let mut out = String::new();
+    for t in tables {
+        let name: String = t.try_get("", "table_name").expect("name");
+        let rows = app
+            .db
+            .query_all_raw(Statement::from_string(
+                backend,
+                format!("SELECT t::text AS row FROM \"{name}\" t"),
+            ))
+            .await
+            .expect("rows");
+        for r in rows {
+            out.push_str(&r.try_get::<String>("", "row").unwrap_or_default());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Responses remembered for an `Idempotency-Key` are replayed, but a signing secret
+/// or a guest link in them is never stored where a copy of the database shows it.
+#[tokio::test]
+async fn secrets_in_idempotent_responses_stay_out_of_the_database() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let api = api(&app).await;
+    let create = json!({ "url": "https://receiver.example/hook" });
+    let key = [("Idempotency-Key", "endpoint-1")];
+    let (s, _, created) = api
+        .call(
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(create.clone()),
+            &key,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let secret = created["secret"].as_str().expect("secret").to_string();
+    assert!(secret.starts_with("whsec_"));
+    let (_, h, replayed) = api
+        .call(
+            Method::POST,
+            "/api/v1/webhook-endpoints",
+            Some(create),
+            &key,
+        )
+        .await;
+    assert_eq!(replayed, created, "the first answer is replayed");
+    assert!(h.get("idempotent-replayed").is_some());
+
+    let ep = created["id"].as_str().expect("id").to_string();
+    let (s, _, rotated) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/webhook-endpoints/{ep}/rotate-secret"),
+            None,
+            &[("Idempotency-Key", "rotate-1")],
+        )
+        .await;
+    assert!(s.is_success(), "{rotated}");
+    let rotated = rotated["secret"].as_str().expect("secret").to_string();
+
+    let booking = first(&api, "/api/v1/bookings").await;
+    let (s, _, link) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/bookings/{booking}/guest-link"),
+            None,
+            &[("Idempotency-Key", "link-1")],
+        )
+        .await;
+    assert!(s.is_success(), "{link}");
+    let token = link["url"]
+        .as_str()
+        .and_then(|u| u.rsplit('/').next())
+        .expect("token")
+        .to_string();
+
+    let all = dump(&app).await;
+    for (what, value) in [
+        ("secret", &secret),
+        ("rotated secret", &rotated),
+        ("guest token", &token),
+    ] {
+        assert!(
+            !all.contains(value.as_str()),
+            "the {what} is in the database"
+        );
+    }
+}

@@ -1,6 +1,10 @@
 //! `Idempotency-Key` on POST: the first response is stored and replayed for 24 hours;
 //! the same key with a different request is refused (422), and a retry that arrives
 //! while the first is still running is told so (409).
+//!
+//! A response may carry a secret shown once (a webhook signing secret, a guest link),
+//! so the stored body is encrypted in the vault under `idempotency:<record id>`; the
+//! record itself keeps only the request's hash and the status.
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -13,12 +17,18 @@ use sha2::{Digest, Sha256};
 use super::ApiState;
 use super::auth::Caller;
 use super::problem::Problem;
-use crate::db::entities::idempotency_key;
+use crate::db::entities::{idempotency_key, secret};
 use crate::platform::{ids, internal};
 
 pub const HEADER: &str = "idempotency-key";
 const KEEP_HOURS: i64 = 24;
 const MAX_RESPONSE: usize = 1024 * 1024;
+/// Vault names of stored responses start with this.
+const VAULT_PREFIX: &str = "idempotency:";
+
+fn vault_name(record_id: &str) -> String {
+    format!("{VAULT_PREFIX}{record_id}")
+}
 
 pub async fn replay_or_record(State(state): State<ApiState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
@@ -121,7 +131,7 @@ pub async fn replay_or_record(State(state): State<ApiState>, req: Request, next:
             )
             .into_response();
         }
-        return replay(&existing);
+        return replay(&state, &caller, &existing).await;
     }
     let Some(own) = own else {
         return Problem::new(
@@ -145,19 +155,32 @@ pub async fn replay_or_record(State(state): State<ApiState>, req: Request, next:
             .await
             .map(|_| ())
     } else {
-        idempotency_key::Entity::update_many()
-            .col_expr(
-                idempotency_key::Column::StatusCode,
-                i32::from(status).into(),
-            )
-            .col_expr(
-                idempotency_key::Column::ResponseBody,
-                String::from_utf8_lossy(&rbytes).to_string().into(),
-            )
-            .filter(idempotency_key::Column::Id.eq(&own))
-            .exec(db)
+        let body = String::from_utf8_lossy(&rbytes).to_string();
+        match state
+            .platform
+            .vault
+            .put(db, &caller.org.id, &vault_name(&own), &body)
             .await
-            .map(|_| ())
+        {
+            Ok(_) => idempotency_key::Entity::update_many()
+                .col_expr(
+                    idempotency_key::Column::StatusCode,
+                    i32::from(status).into(),
+                )
+                .filter(idempotency_key::Column::Id.eq(&own))
+                .exec(db)
+                .await
+                .map(|_| ()),
+            // Not remembered: a retry with the key runs again rather than replaying
+            // nothing.
+            Err(e) => {
+                tracing::warn!(error = %e, "could not encrypt an idempotent response");
+                idempotency_key::Entity::delete_by_id(&own)
+                    .exec(db)
+                    .await
+                    .map(|_| ())
+            }
+        }
     };
     if let Err(e) = stored {
         tracing::warn!(error = %e, "could not store an idempotent response");
@@ -165,14 +188,36 @@ pub async fn replay_or_record(State(state): State<ApiState>, req: Request, next:
     Response::from_parts(rparts, Body::from(rbytes))
 }
 
-fn replay(row: &idempotency_key::Model) -> Response {
+async fn replay(state: &ApiState, caller: &Caller, row: &idempotency_key::Model) -> Response {
+    // Records written before bodies moved to the vault still hold theirs (for a day).
+    let body = if row.response_body.is_empty() {
+        match state
+            .platform
+            .vault
+            .get(&state.platform.db, &caller.org.id, &vault_name(&row.id))
+            .await
+        {
+            Ok(Some(secret)) => secret.expose().to_string(),
+            Ok(None) => {
+                return Problem::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_record_expired",
+                    "The response to this Idempotency-Key has just expired; use a new key.",
+                )
+                .into_response();
+            }
+            Err(e) => return Problem::from(internal(e)).into_response(),
+        }
+    } else {
+        row.response_body.clone()
+    };
     let status = StatusCode::from_u16(row.status_code as u16).unwrap_or(StatusCode::OK);
     let content_type = if status.is_success() {
         "application/json"
     } else {
         "application/problem+json"
     };
-    let mut res = (status, row.response_body.clone()).into_response();
+    let mut res = (status, body).into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res.headers_mut()
@@ -180,10 +225,17 @@ fn replay(row: &idempotency_key::Model) -> Response {
     res
 }
 
-/// Deletes records past their 24 hours (called by the hourly sweeper).
+/// Deletes records past their 24 hours and their stored responses (called by the
+/// hourly sweeper).
 pub async fn sweep(db: &sea_orm::DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
+    let cutoff = Utc::now() - Duration::hours(KEEP_HOURS);
     let res = idempotency_key::Entity::delete_many()
-        .filter(idempotency_key::Column::CreatedAt.lt(Utc::now() - Duration::hours(KEEP_HOURS)))
+        .filter(idempotency_key::Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?;
+    secret::Entity::delete_many()
+        .filter(secret::Column::Name.starts_with(VAULT_PREFIX))
+        .filter(secret::Column::CreatedAt.lt(cutoff))
         .exec(db)
         .await?;
     Ok(res.rows_affected)
