@@ -178,6 +178,8 @@ impl WebhooksService {
             _ => false,
         };
         let job_id = if pulled {
+            // Due now instead of later: the workers must hear of it too.
+            uow.jobs_written(1);
             d.job_id.clone()
         } else {
             uow.enqueue(&[fanout::send_job(ep, &d.id)])
