@@ -276,7 +276,15 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
                 },
             ),
         )
-        .merge(app.merge(live).layer(sessions))
+        .merge(
+            app.merge(live)
+                .layer(sessions)
+                // Pages, forms and server functions: refuse what another site sends.
+                .layer(middleware::from_fn_with_state(
+                    routes::cross_site::SiteOrigin::from_public_url(&config.public_url),
+                    routes::cross_site::refuse_cross_site,
+                )),
+        )
         .layer(middleware::from_fn_with_state(
             platform.metrics.clone(),
             metrics::track,

@@ -1,5 +1,6 @@
 //! Plain axum routes and middleware around the Leptos app.
 pub mod api;
+pub mod cross_site;
 pub mod exports;
 pub mod guard;
 pub mod health;

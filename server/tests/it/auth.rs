@@ -467,3 +467,56 @@ async fn session_ids_are_stored_hashed_and_a_new_password_ends_sessions() {
         0
     );
 }
+
+/// A form posted from another site is refused and changes nothing, sign-in included
+/// (login CSRF); the same request from this site works.
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_change_nothing() {
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    let sessions = app.count("sessions").await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/rpc/auth/login", app.base))
+        .header("Origin", "https://evil.example")
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[("email", OWNER), ("password", OWNER_PASSWORD)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers().get("set-cookie").is_none());
+    assert_eq!(app.count("sessions").await, sessions);
+
+    // A signed-in manager's browser, lured to a page elsewhere that posts a form here.
+    let clients = app.count("clients").await;
+    let form = [
+        ("id", ""),
+        ("input[name]", "Mallory"),
+        ("input[email]", ""),
+        ("input[phone]", ""),
+    ];
+    let res = app
+        .client
+        .post(format!("{}/rpc/clients/save", app.base))
+        .header("Origin", "https://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.count("clients").await, clients);
+
+    // The same form from this site.
+    let res = app
+        .client
+        .post(format!("{}/rpc/clients/save", app.base))
+        .header("Origin", app.base.as_str())
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&form)
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.count("clients").await, clients + 1);
+}
