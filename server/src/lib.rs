@@ -301,6 +301,7 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
         // Fastest level: brotli's default (quality 11) takes seconds per megabyte, which
         // stalled the 9 MB debug WASM for a minute and costs every page its latency.
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
+        .layer(middleware::from_fn(routes::headers::security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::span_for))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -520,3 +520,34 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(app.count("clients").await, clients + 1);
 }
+
+/// Every answer forbids sniffing and framing and keeps the address (a guest link's
+/// token) from other sites.
+#[tokio::test]
+async fn pages_carry_security_headers() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    for path in [
+        "/login",
+        "/manage/not-a-real-token",
+        "/healthz",
+        "/api/v1/bookings",
+    ] {
+        let res = app.get(path).await;
+        let h = res.headers();
+        let get = |n: &str| {
+            h.get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!(get("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(get("referrer-policy"), "same-origin", "{path}");
+        assert_eq!(get("x-frame-options"), "DENY", "{path}");
+        assert!(
+            get("content-security-policy").contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+    }
+}
