@@ -28,6 +28,7 @@ use serde_json::json;
 use crate::db::audit;
 use crate::db::entities::{booking, manage_token, organization, payment_link};
 use crate::platform::client_ip::ClientIp;
+use crate::platform::clock::{Style, local_ms};
 use crate::platform::{OrInternal, ids, now_ms};
 use crate::services::bookings::{self, BookingsService};
 use crate::services::org;
@@ -496,12 +497,7 @@ impl PortalPort for PortalService {
         };
         let org = org::load(db, &user.org_id).await?;
         let tz = org::tz(&org);
-        let when = |ms: i64| {
-            Utc.timestamp_millis_opt(ms)
-                .single()
-                .map(|t| t.with_timezone(&tz).format("%a %-d %b, %H:%M").to_string())
-                .unwrap_or_default()
-        };
+        let when = |ms: i64| local_ms(ms, tz, Style::Short);
         Ok(Some(GuestLinkView {
             url: self.url(token.expose()),
             created: when(t.created_at),
