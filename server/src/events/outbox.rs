@@ -124,7 +124,6 @@ impl Outbox {
             outbox: self.clone(),
             emitted: Vec::new(),
             jobs: 0,
-            changes: Vec::new(),
         })
     }
 
@@ -185,7 +184,6 @@ pub struct UnitOfWork {
     outbox: Outbox,
     emitted: Vec<Emitted>,
     jobs: usize,
-    changes: Vec<Change>,
 }
 
 impl UnitOfWork {
@@ -254,19 +252,13 @@ impl UnitOfWork {
         self.jobs += n;
     }
 
-    /// A change that is not a domain event (an endpoint's settings), for live pages.
-    pub fn announce(&mut self, change: Change) {
-        self.changes.push(change);
-    }
-
-    /// Commits, then announces every event and change and wakes the job workers.
+    /// Commits, then announces every event and wakes the job workers.
     pub async fn commit(self) -> Result<Vec<Emitted>, DbErr> {
         let UnitOfWork {
             txn,
             outbox,
             emitted,
             jobs,
-            changes,
         } = self;
         txn.commit().await?;
         let hub = outbox.hub();
@@ -280,9 +272,6 @@ impl UnitOfWork {
                 entity_id: e.entity_id.clone(),
                 event_type: e.event_type.as_str().into(),
             });
-        }
-        for c in changes {
-            hub.change(c);
         }
         Ok(emitted)
     }
