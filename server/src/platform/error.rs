@@ -64,12 +64,6 @@ impl fmt::Display for Internal {
     }
 }
 
-impl From<Internal> for AppError {
-    fn from(e: Internal) -> AppError {
-        e.report()
-    }
-}
-
 /// Logs `err` with its chain and where this was called, and hides the details.
 #[track_caller]
 pub fn internal(err: impl Into<anyhow::Error>) -> AppError {

@@ -63,12 +63,9 @@ impl SecretCache {
     }
 
     /// How many slugs are remembered.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.0.lock().map(|m| m.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Called when an organization's Stripe settings change.
