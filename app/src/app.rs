@@ -9,8 +9,8 @@ use leptos_router::{
 
 use crate::components::layout::DashboardLayout;
 use crate::pages::{
-    bookings, clients, integrations, invoices, jobs, login::LoginPage, portal::PortalPage,
-    settings, stripe, webhook_deliveries, webhooks,
+    bookings, clients, integrations, invoices, jobs, login::LoginPage, notification_templates,
+    notifications, portal::PortalPage, settings, stripe, webhook_deliveries, webhooks,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -77,6 +77,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("integrations") view=integrations::IntegrationsPage ssr=ssr.clone() />
                     <Route path=path!("integrations/stripe") view=stripe::StripeSettingsPage ssr=ssr.clone() />
                     <Route path=path!("jobs") view=jobs::JobsPage ssr=ssr.clone() />
+                    <Route path=path!("notifications") view=notifications::NotificationsPage ssr=ssr.clone() />
+                    <Route path=path!("notifications/templates") view=notification_templates::TemplatesPage ssr=ssr.clone() />
                     <Route path=path!("webhooks") view=webhooks::WebhooksPage ssr=ssr.clone() />
                     <Route path=path!("webhooks/new") view=webhooks::NewEndpointPage ssr=ssr.clone() />
                     <Route path=path!("webhooks/deliveries") view=webhook_deliveries::DeliveriesPage ssr=ssr.clone() />

@@ -12,6 +12,10 @@ use crate::model::booking::{
 };
 use crate::model::client::{ClientInput, ClientView};
 use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceStatus, InvoiceView};
+use crate::model::notification::{
+    ChannelInput, ChannelStats, ChannelView, NotificationFilter, NotificationView, Preview,
+    RuleInput, RuleView, TemplateInput, TemplateView,
+};
 use crate::model::org::{AuditEntry, OrgSettings, OrgSettingsInput};
 use crate::model::page::Page;
 use crate::model::payment::{
@@ -242,6 +246,60 @@ pub trait PortalPort: Send + Sync {
     async fn revoke_guest_link(&self, user: &CurrentUser, booking_id: &str) -> AppResult<()>;
 }
 
+/// Notification channels, templates, rules and the log (all manager-only).
+#[async_trait]
+pub trait NotificationsPort: Send + Sync {
+    async fn channels(&self, user: &CurrentUser) -> AppResult<Vec<ChannelView>>;
+    async fn create_channel(
+        &self,
+        user: &CurrentUser,
+        input: &ChannelInput,
+    ) -> AppResult<ChannelView>;
+    async fn set_channel_enabled(
+        &self,
+        user: &CurrentUser,
+        id: &str,
+        enabled: bool,
+    ) -> AppResult<ChannelView>;
+    async fn delete_channel(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
+    /// Sends a sample message now and returns its log row.
+    async fn send_test(&self, user: &CurrentUser, id: &str) -> AppResult<NotificationView>;
+    /// Every (event type, family) pair, customized or default.
+    async fn templates(&self, user: &CurrentUser) -> AppResult<Vec<TemplateView>>;
+    async fn template(
+        &self,
+        user: &CurrentUser,
+        event_type: &str,
+        family: &str,
+    ) -> AppResult<TemplateView>;
+    /// Refuses an unknown variable or a syntax error with its line and column.
+    async fn save_template(
+        &self,
+        user: &CurrentUser,
+        input: &TemplateInput,
+    ) -> AppResult<TemplateView>;
+    async fn reset_template(
+        &self,
+        user: &CurrentUser,
+        event_type: &str,
+        family: &str,
+    ) -> AppResult<TemplateView>;
+    async fn preview(&self, user: &CurrentUser, input: &TemplateInput) -> AppResult<Preview>;
+    async fn rules(&self, user: &CurrentUser) -> AppResult<Vec<RuleView>>;
+    async fn create_rule(&self, user: &CurrentUser, input: &RuleInput) -> AppResult<RuleView>;
+    async fn set_rule_enabled(&self, user: &CurrentUser, id: &str, enabled: bool) -> AppResult<()>;
+    async fn delete_rule(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
+    async fn log(
+        &self,
+        user: &CurrentUser,
+        filter: &NotificationFilter,
+    ) -> AppResult<Page<NotificationView>>;
+    async fn retry(&self, user: &CurrentUser, id: &str) -> AppResult<NotificationView>;
+    async fn stats(&self, user: &CurrentUser, days: u32) -> AppResult<Vec<ChannelStats>>;
+    async fn export_log_csv(&self, user: &CurrentUser) -> AppResult<String>;
+    async fn export_stats_csv(&self, user: &CurrentUser) -> AppResult<String>;
+}
+
 /// Everything the server functions need, provided once per request as context.
 #[derive(Clone)]
 pub struct Ports {
@@ -249,6 +307,7 @@ pub struct Ports {
     pub bookings: Arc<dyn BookingsPort>,
     pub clients: Arc<dyn ClientsPort>,
     pub invoices: Arc<dyn InvoicesPort>,
+    pub notifications: Arc<dyn NotificationsPort>,
     pub org: Arc<dyn OrgPort>,
     pub payments: Arc<dyn PaymentsPort>,
     pub platform: Arc<dyn PlatformPort>,

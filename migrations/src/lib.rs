@@ -10,6 +10,7 @@ mod m20261123_000006_portal;
 mod m20261203_000007_stripe_pending;
 mod m20261203_000008_bookings_list_order;
 mod m20261204_000009_reasons_and_refusals;
+mod m20261204_000010_notifications;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_stripe_pending::Migration),
             Box::new(m20261203_000008_bookings_list_order::Migration),
             Box::new(m20261204_000009_reasons_and_refusals::Migration),
+            Box::new(m20261204_000010_notifications::Migration),
         ]
     }
 }

@@ -195,6 +195,7 @@ async fn event_cost(db: &DatabaseConnection, rounds: usize) -> (Vec<Duration>, V
             notes: String::new(),
             deposit_minor: 0,
             revision: 1,
+            reminders_opt_out: false,
             created_at: now,
             updated_at: now,
         };
@@ -210,6 +211,7 @@ async fn event_cost(db: &DatabaseConnection, rounds: usize) -> (Vec<Duration>, V
             notes: Set(String::new()),
             deposit_minor: Set(0),
             revision: Set(1),
+            reminders_opt_out: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
         })

@@ -56,6 +56,10 @@ pub struct Config {
     pub webhook_timeout_seconds: u64,
     /// Stripe's API (a local fake's address in tests).
     pub stripe_api_base: String,
+    /// Twilio's API, for SMS notifications (a local fake's address in tests).
+    pub twilio_api_base: String,
+    /// SendGrid's API, for email notifications (a local fake's address in tests).
+    pub sendgrid_api_base: String,
     /// Hours a payment link stays payable: Stripe accepts 1 to 24 (at least 30 minutes).
     pub stripe_link_hours: i64,
     /// Minutes between reconciliation sweeps that ask Stripe about unsettled links.
@@ -111,6 +115,8 @@ impl Default for Config {
             trusted_proxies: String::new(),
             webhook_timeout_seconds: 15,
             stripe_api_base: "https://api.stripe.com".into(),
+            twilio_api_base: "https://api.twilio.com".into(),
+            sendgrid_api_base: "https://api.sendgrid.com".into(),
             stripe_link_hours: 24,
             stripe_reconcile_minutes: 5,
         }
@@ -218,6 +224,19 @@ impl Config {
                 setting: "HITCH_WEBHOOK_TIMEOUT_SECONDS",
                 problem: "must be between 1 and 60".into(),
             });
+        }
+        for (setting, base) in [
+            ("HITCH_TWILIO_API_BASE", &self.twilio_api_base),
+            ("HITCH_SENDGRID_API_BASE", &self.sendgrid_api_base),
+        ] {
+            if !(base.starts_with("https://")
+                || (self.environment == Environment::Development && base.starts_with("http://")))
+            {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    problem: "must be an https:// URL (http:// only in development)".into(),
+                });
+            }
         }
         if !(self.stripe_api_base.starts_with("https://")
             || (self.environment == Environment::Development

@@ -41,6 +41,7 @@ use tower_http::{
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 use crate::config::Config;
+use crate::consumers::notifications::{self as notifications, NotificationSubscriber};
 use crate::consumers::webhooks::WebhookSubscriber;
 use crate::consumers::webhooks::manage::WebhooksService;
 use crate::events::{Outbox, Subscriber};
@@ -101,6 +102,8 @@ pub struct Platform {
     pub sign_in_limits: services::auth::SignInLimits,
     /// Turns for SQLite's single writer, shared by the busiest writers.
     pub write_gate: db::WriteGate,
+    /// What the notification consumer and its dashboard share.
+    pub notify: notifications::Deps,
 }
 
 impl Platform {
@@ -110,14 +113,32 @@ impl Platform {
         let outbound = config.outbound_policy()?;
         let hub = Hub::start(&db, config.database_schema.as_deref());
         let write_gate = db::WriteGate::for_db(&db);
+        let notify = notifications::Deps {
+            vault: vault.clone(),
+            policy: outbound.clone(),
+            links: Arc::new(GuestLinks {
+                db: db.clone(),
+                vault: vault.clone(),
+                public_url: config.public_url.clone(),
+            }),
+            public_url: config.public_url.clone(),
+            twilio_api_base: config.twilio_api_base.clone(),
+            sendgrid_api_base: config.sendgrid_api_base.clone(),
+            outbox: Arc::default(),
+        };
         // Every consumer of domain events, in the order they see each event.
-        let subscribers: Vec<Arc<dyn Subscriber>> = vec![Arc::new(WebhookSubscriber::new(
-            &hub,
-            vault.clone(),
-            outbound.clone(),
-            std::time::Duration::from_secs(config.webhook_timeout_seconds),
-        ))];
+        let subscribers: Vec<Arc<dyn Subscriber>> = vec![
+            Arc::new(WebhookSubscriber::new(
+                &hub,
+                vault.clone(),
+                outbound.clone(),
+                std::time::Duration::from_secs(config.webhook_timeout_seconds),
+            )),
+            Arc::new(NotificationSubscriber::new(notify.clone())),
+        ];
         let outbox = Outbox::new(db.clone(), hub.clone(), subscribers);
+        // The notification jobs emit events of their own (a failure, a broken channel).
+        let _ = notify.outbox.set(outbox.downgrade());
         let stripe = stripe::Stripe {
             db: db.clone(),
             outbox: outbox.clone(),
@@ -147,8 +168,26 @@ impl Platform {
             portal_guesses: services::portal::guesses(),
             sign_in_limits: services::auth::SignInLimits::default(),
             write_gate,
+            notify,
             db,
         })
+    }
+}
+
+/// The portal's manage links, for notifications (which may not name a service).
+struct GuestLinks {
+    db: DatabaseConnection,
+    vault: Vault,
+    public_url: String,
+}
+
+#[async_trait::async_trait]
+impl notifications::GuestLinks for GuestLinks {
+    async fn manage_url(&self, org_id: &str, booking_id: &str) -> Result<Option<String>, String> {
+        services::portal::message_link(&self.db, &self.vault, &self.public_url, org_id, booking_id)
+            .await
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -195,6 +234,11 @@ pub fn ports(p: &Platform) -> Ports {
             db: db.clone(),
             outbox: p.outbox.clone(),
         }),
+        notifications: Arc::new(notifications::manage::NotificationsService::new(
+            db.clone(),
+            p.hub.clone(),
+            p.notify.clone(),
+        )),
         portal: Arc::new(portal_service(p)),
         webhooks: Arc::new(webhooks_service(p)),
     }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod bookings;
 pub mod clients;
 pub mod invoices;
+pub mod notifications;
 pub mod payments;
 pub mod platform;
 pub mod portal;

@@ -8,10 +8,11 @@ use crate::components::ui::LoadError;
 use crate::error::AppError;
 use crate::model::platform::IntegrationAlert;
 
-const NAV: [(&str, &str); 7] = [
+const NAV: [(&str, &str); 8] = [
     ("/bookings", "Bookings"),
     ("/clients", "Clients"),
     ("/invoices", "Invoices"),
+    ("/notifications", "Notifications"),
     ("/webhooks", "Webhooks"),
     ("/integrations", "Integrations"),
     ("/jobs", "Jobs"),

@@ -69,6 +69,12 @@ pub fn Notice() -> impl IntoView {
                 "guest_link" => Some("New guest link created: copy it below. Any earlier link no longer works."),
                 "guest_link_revoked" => Some("Guest link revoked: it no longer opens this booking."),
                 "refunded" => Some("Refund sent to Stripe. The payer gets the money back in 5–10 days."),
+                "channel_added" => Some("Channel connected, with a first set of rules. Send a test to check it."),
+                "channel_deleted" => Some("Channel deleted, with its rules and log."),
+                "test_failed" => Some("The test message was not delivered: the log below says what the provider answered."),
+                "template_saved" => Some("Template saved. New messages use it from now on."),
+                "template_reset" => Some("Back to Hitch's default template."),
+                "rule_added" => Some("Rule added."),
                 _ => None,
             })
     };

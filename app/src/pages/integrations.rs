@@ -13,9 +13,10 @@ use crate::components::ui::{
 #[component]
 pub fn IntegrationsPage() -> impl IntoView {
     view! {
-        <PageHeader title="Integrations" subtitle="Connect Hitch to your own systems. Calendars and notifications will appear here as they arrive." />
+        <PageHeader title="Integrations" subtitle="Connect Hitch to your own systems. Calendars will appear here as they arrive." />
         <Notice />
         <StripeCard />
+        <NotificationsCard />
         <WebhooksCard />
         <ApiCard />
         <EventCatalog />
@@ -47,6 +48,22 @@ fn StripeCard() -> impl IntoView {
             </div>
             <p class="mt-1 text-sm text-slate-600">
                 "Payment links for invoices and booking deposits: clients pay by card on Stripe's page, and invoices and deposits are marked paid (or refunded) by themselves."
+            </p>
+        </section>
+    }
+}
+
+/// Notifications have their own pages; this card leads there.
+#[component]
+fn NotificationsCard() -> impl IntoView {
+    view! {
+        <section class=format!("{CARD} mb-6 p-4 md:p-6")>
+            <div class="flex flex-wrap items-center justify-between gap-2">
+                <h2 class="font-semibold">"Notifications"</h2>
+                <a class=BTN href="/notifications">"Manage notifications"</a>
+            </div>
+            <p class="mt-1 text-sm text-slate-600">
+                "Slack and Discord messages for your team; confirmations, reminders, invoices and receipts to guests and clients by email (SMTP or SendGrid) and SMS (Twilio), from templates you can edit."
             </p>
         </section>
     }

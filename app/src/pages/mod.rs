@@ -4,6 +4,8 @@ pub mod integrations;
 pub mod invoices;
 pub mod jobs;
 pub mod login;
+pub mod notification_templates;
+pub mod notifications;
 pub mod portal;
 pub mod settings;
 pub mod stripe;

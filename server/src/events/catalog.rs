@@ -22,10 +22,12 @@ pub enum EventType {
     InvoiceOverdue,
     InvoiceVoided,
     InvoiceRefunded,
+    NotificationFailed,
+    ChannelBroken,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 15] = [
+    pub const ALL: [EventType; 17] = [
         EventType::BookingCreated,
         EventType::BookingUpdated,
         EventType::BookingRescheduled,
@@ -41,6 +43,8 @@ impl EventType {
         EventType::InvoiceOverdue,
         EventType::InvoiceVoided,
         EventType::InvoiceRefunded,
+        EventType::NotificationFailed,
+        EventType::ChannelBroken,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +64,8 @@ impl EventType {
             EventType::InvoiceOverdue => "invoice.overdue",
             EventType::InvoiceVoided => "invoice.voided",
             EventType::InvoiceRefunded => "invoice.refunded",
+            EventType::NotificationFailed => "notification.failed",
+            EventType::ChannelBroken => "channel.broken",
         }
     }
 
@@ -67,7 +73,8 @@ impl EventType {
         EventType::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
-    /// The kind of record the event is about (`booking`, `client`, `invoice`).
+    /// The kind of record the event is about (`booking`, `client`, `invoice`,
+    /// `notification`, `channel`).
     pub fn entity_kind(self) -> &'static str {
         self.as_str().split('.').next().unwrap_or_default()
     }
@@ -103,6 +110,12 @@ impl EventType {
             EventType::InvoiceRefunded => {
                 "Some or all of a paid invoice was refunded; 'payment' has the amounts."
             }
+            EventType::NotificationFailed => {
+                "A notification could not be sent and was given up; 'error' says why."
+            }
+            EventType::ChannelBroken => {
+                "A notification channel stopped working (removed webhook, wrong credentials)."
+            }
         }
     }
 
@@ -134,6 +147,21 @@ impl EventType {
                 }
                 b
             }
+            "notification" => json!({
+                "id": "ntf_01jd0000000000000000000006",
+                "channel_id": "nch_01jd0000000000000000000007",
+                "channel_name": "Front desk Slack",
+                "event_type": "booking.created",
+                "entity_id": "bk_01jd0000000000000000000004",
+                "attempts": 6,
+                "error": "Slack answered 500: internal_error"
+            }),
+            "channel" => json!({
+                "id": "nch_01jd0000000000000000000007",
+                "name": "Front desk Slack",
+                "kind": "slack",
+                "reason": "Slack answered 404: no_service"
+            }),
             "client" => json!({
                 "id": "cli_01jd0000000000000000000002",
                 "name": "Ada Lovelace",
@@ -209,6 +237,8 @@ mod tests {
                 "booking" => "bk_",
                 "client" => "cli_",
                 "invoice" => "inv_",
+                "notification" => "ntf_",
+                "channel" => "nch_",
                 other => panic!("unexpected entity kind {other}"),
             };
             assert!(

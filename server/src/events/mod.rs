@@ -6,4 +6,4 @@ pub mod outbox;
 pub mod payloads;
 
 pub use catalog::EventType;
-pub use outbox::{Emitted, EventRecord, Outbox, Subscriber, UnitOfWork};
+pub use outbox::{Emitted, EventRecord, Outbox, Subscriber, UnitOfWork, WeakOutbox};

@@ -7,7 +7,7 @@
 //! The outbox knows subscribers only through the trait; the composition root
 //! (`lib.rs`) is the one place that names them.
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use app::model::platform::IntegrationAlert;
@@ -113,6 +113,12 @@ impl Outbox {
         &self.inner.db
     }
 
+    /// A handle that does not keep the outbox alive: for a subscriber's jobs, which
+    /// emit events themselves and are owned by the outbox.
+    pub fn downgrade(&self) -> WeakOutbox {
+        WeakOutbox(Arc::downgrade(&self.inner))
+    }
+
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
     }
@@ -174,6 +180,16 @@ impl Outbox {
                 }
             }
         });
+    }
+}
+
+/// See [`Outbox::downgrade`].
+#[derive(Clone, Default)]
+pub struct WeakOutbox(Weak<Inner>);
+
+impl WeakOutbox {
+    pub fn upgrade(&self) -> Option<Outbox> {
+        self.0.upgrade().map(|inner| Outbox { inner })
     }
 }
 

@@ -297,6 +297,7 @@ impl BookingsPort for BookingsService {
             notes: Set(v.notes.clone()),
             deposit_minor: Set(v.deposit_minor),
             revision: Set(1),
+            reminders_opt_out: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
         }

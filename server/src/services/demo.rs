@@ -245,6 +245,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> Result<organization::Model, A
                 }),
                 deposit_minor: Set(if n.is_multiple_of(3) { 2000 } else { 0 }),
                 revision: Set(1),
+                reminders_opt_out: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
             }

@@ -10,6 +10,7 @@ mod events;
 mod fake_stripe;
 mod invoices;
 mod jobs;
+mod notifications;
 mod outbox;
 mod payments;
 mod portal;

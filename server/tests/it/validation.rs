@@ -114,6 +114,7 @@ async fn another_organizations_ids_look_like_unknown_ids() {
             notes: Set(String::new()),
             deposit_minor: Set(0),
             revision: Set(1),
+            reminders_opt_out: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
         }

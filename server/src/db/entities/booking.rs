@@ -15,6 +15,8 @@ pub struct Model {
     pub notes: String,
     pub deposit_minor: i64,
     pub revision: i64,
+    /// The guest asked for no reminders (from the manage page).
+    pub reminders_opt_out: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

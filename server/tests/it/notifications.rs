@@ -1,0 +1,341 @@
+//! Notifications against local fakes that follow the providers' published contracts:
+//! Slack (Block Kit JSON), Discord (`?wait=true`, `allowed_mentions`), Twilio (form
+//! fields, basic auth). A failing channel never fails the booking behind it.
+// A panic is how these helpers report a broken fake or response.
+#![allow(clippy::unwrap_used)]
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode as AxStatus};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::{TestApp, booking_form, future_date};
+
+#[derive(Clone, Debug)]
+struct Got {
+    path: String,
+    headers: HeaderMap,
+    body: String,
+}
+
+/// One fake for every provider: `/{provider}/{answer}`; the answer is the status code
+/// to reply with (Discord's 200 carries a message object, Twilio's 201 a message SID).
+#[derive(Clone, Default)]
+struct Fake {
+    got: Arc<Mutex<Vec<Got>>>,
+}
+
+impl Fake {
+    async fn start() -> (Fake, String) {
+        let fake = Fake::default();
+        let state = fake.clone();
+        let handler = move |Path(rest): Path<String>, headers: HeaderMap, body: Bytes| {
+            let state = state.clone();
+            async move {
+                let code: u16 = rest.rsplit('/').find_map(|s| s.parse().ok()).unwrap_or(200);
+                state.got.lock().unwrap().push(Got {
+                    path: rest.clone(),
+                    headers,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
+                let status = AxStatus::from_u16(code).unwrap();
+                let body = match (rest.split('/').next(), code) {
+                    (Some("slack"), 200) => "ok".to_string(),
+                    (Some("slack"), 404) => "no_service".to_string(),
+                    (Some("discord"), 200) => r#"{"id":"1","type":0}"#.to_string(),
+                    (Some("discord"), 404) => {
+                        r#"{"message":"Unknown Webhook","code":10015}"#.to_string()
+                    }
+                    (Some("twilio"), 201) => r#"{"sid":"SM0123","status":"queued"}"#.to_string(),
+                    _ => "internal_error".to_string(),
+                };
+                (status, body)
+            }
+        };
+        let app = axum::Router::new().route("/{*rest}", axum::routing::post(handler));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (fake, url)
+    }
+
+    fn requests(&self, prefix: &str) -> Vec<Got> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|g| g.path.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+}
+
+async fn app(twilio: Option<&str>) -> Option<TestApp> {
+    let twilio = twilio.map(|t| format!("{t}/twilio/201"));
+    let app = TestApp::spawn_with(move |c| {
+        c.outbound_allow = "127.0.0.0/8".into();
+        if let Some(t) = twilio {
+            c.twilio_api_base = t;
+        }
+    })
+    .await?;
+    app.sign_in().await;
+    Some(app)
+}
+
+async fn channel(app: &TestApp, fields: &[(&str, &str)]) -> Value {
+    let (status, body) = app.post("/rpc/notifications/channels/create", fields).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn book(app: &TestApp, days: i64) -> Value {
+    let resource = app.resource("Terrace", 8).await;
+    let client = app.a_client().await;
+    let day = future_date(days);
+    let (status, body) = app
+        .post(
+            "/rpc/bookings/create",
+            &booking_form(&resource, &client, &day, "19:00", "21:00", "4"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn log(app: &TestApp) -> Vec<Value> {
+    let (status, body) = app
+        .post("/rpc/notifications/log", &[("filter[page]", "1")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_booking_reaches_slack_as_block_kit_and_the_log_shows_it() {
+    let (fake, url) = Fake::start().await;
+    let Some(app) = app(None).await else { return };
+    let hook = format!("{url}/slack/200");
+    channel(
+        &app,
+        &[
+            ("input[kind]", "slack"),
+            ("input[name]", "Front desk"),
+            ("input[secret]", &hook),
+        ],
+    )
+    .await;
+    let booking = book(&app, 3).await;
+    app.eventually("the Slack message", Duration::from_secs(15), || async {
+        !fake.requests("slack").is_empty()
+    })
+    .await;
+    let got = &fake.requests("slack")[0];
+    assert_eq!(got.headers["content-type"], "application/json");
+    let msg: Value = serde_json::from_str(&got.body).unwrap();
+    let blocks = msg["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "header");
+    assert!(
+        blocks[0]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("New booking: "),
+        "{msg}"
+    );
+    assert_eq!(blocks.last().unwrap()["type"], "actions");
+    let link = blocks.last().unwrap()["elements"][0]["url"]
+        .as_str()
+        .unwrap();
+    assert!(
+        link.ends_with(&format!("/bookings/{}", booking["id"].as_str().unwrap())),
+        "{link}"
+    );
+    app.eventually("the log to say sent", Duration::from_secs(10), || async {
+        log(&app)
+            .await
+            .iter()
+            .any(|n| n["status"] == "sent" && n["event_type"] == "booking.created")
+    })
+    .await;
+    // The webhook URL is a credential: masked wherever the channel is shown.
+    let (_, channels) = app.post("/rpc/notifications/channels", &[]).await;
+    assert!(!channels.to_string().contains(&hook), "{channels}");
+}
+
+#[tokio::test]
+async fn a_failing_channel_never_fails_the_booking_and_is_retried() {
+    let (fake, url) = Fake::start().await;
+    let Some(app) = app(None).await else { return };
+    channel(
+        &app,
+        &[
+            ("input[kind]", "slack"),
+            ("input[name]", "Flaky"),
+            ("input[secret]", &format!("{url}/slack/500")),
+        ],
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let booking = book(&app, 4).await;
+    assert!(booking["id"].as_str().is_some());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    app.eventually("a failed send logged", Duration::from_secs(15), || async {
+        log(&app)
+            .await
+            .iter()
+            .any(|n| n["status"] == "pending" && n["attempts"] == 1)
+    })
+    .await;
+    let row = log(&app)
+        .await
+        .into_iter()
+        .find(|n| n["event_type"] == "booking.created")
+        .unwrap();
+    assert!(
+        row["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Slack answered 500"),
+        "{row}"
+    );
+    // The URL never appears in what is stored and shown.
+    assert!(!row.to_string().contains(&url), "{row}");
+    assert_eq!(fake.requests("slack").len(), 1);
+    let (_, channels) = app.post("/rpc/notifications/channels", &[]).await;
+    assert_eq!(channels[0]["health"], "degraded", "{channels}");
+}
+
+#[tokio::test]
+async fn discord_404_breaks_the_channel_emits_an_event_and_raises_the_banner() {
+    let (fake, url) = Fake::start().await;
+    let Some(app) = app(None).await else { return };
+    channel(
+        &app,
+        &[
+            ("input[kind]", "discord"),
+            ("input[name]", "Ops"),
+            ("input[secret]", &format!("{url}/discord/404")),
+        ],
+    )
+    .await;
+    book(&app, 5).await;
+    app.eventually("the channel broken", Duration::from_secs(15), || async {
+        app.scalar("SELECT COUNT(*) AS n FROM events WHERE event_type = 'channel.broken'")
+            .await
+            == 1
+    })
+    .await;
+    let sent = fake.requests("discord");
+    assert_eq!(sent.len(), 1, "Discord is not asked again after a 404");
+    let msg: Value = serde_json::from_str(&sent[0].body).unwrap();
+    assert_eq!(msg["allowed_mentions"]["parse"], serde_json::json!([]));
+    assert_eq!(sent[0].path, "discord/404");
+    let (_, channels) = app.post("/rpc/notifications/channels", &[]).await;
+    assert_eq!(channels[0]["health"], "broken", "{channels}");
+    let (_, alerts) = app.post("/rpc/alerts", &[]).await;
+    assert!(
+        alerts.to_string().contains("Notification channel broken"),
+        "{alerts}"
+    );
+}
+
+#[tokio::test]
+async fn a_template_with_an_unknown_variable_is_refused_with_its_line_and_column() {
+    let Some(app) = app(None).await else { return };
+    let (status, body) = app
+        .post(
+            "/rpc/notifications/template/save",
+            &[
+                ("input[event_type]", "booking.created"),
+                ("input[family]", "email"),
+                ("input[subject]", "Hello"),
+                (
+                    "input[body]",
+                    "Dear {{ guest.name }},\n\nSee you {{ booking.strats_at|datetime }}",
+                ),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let text = body.to_string();
+    assert!(text.contains("line 3, column 12"), "{text}");
+    assert!(text.contains("booking.strats_at"), "{text}");
+    assert!(text.contains("for example `booking.starts_at`"), "{text}");
+    assert_eq!(app.count("notification_templates").await, 0);
+}
+
+#[tokio::test]
+async fn twilio_gets_form_fields_with_basic_auth_and_reminders_follow_the_booking() {
+    let (fake, url) = Fake::start().await;
+    let Some(app) = app(Some(&url)).await else {
+        return;
+    };
+    let sid = format!("AC{}", "0123456789abcdef".repeat(2));
+    let c = channel(
+        &app,
+        &[
+            ("input[kind]", "twilio"),
+            ("input[name]", "SMS"),
+            ("input[secret]", "twilio-auth-token"),
+            ("input[account_sid]", &sid),
+            ("input[from]", "+14155550100"),
+            ("input[team_to]", "+33612345678"),
+        ],
+    )
+    .await;
+    let (status, test) = app
+        .post(
+            "/rpc/notifications/channels/test",
+            &[("id", c["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{test}");
+    assert_eq!(test["status"], "sent", "{test}");
+    let got = &fake.requests("twilio")[0];
+    assert_eq!(
+        got.path,
+        format!("twilio/201/2010-04-01/Accounts/{sid}/Messages.json")
+    );
+    assert_eq!(
+        got.headers["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+    let form: HashMap<String, String> = url::form_urlencoded::parse(got.body.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(form["To"], "+33612345678");
+    assert_eq!(form["From"], "+14155550100");
+    assert!(!form["Body"].is_empty());
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{sid}:twilio-auth-token"));
+    assert_eq!(
+        got.headers["authorization"],
+        format!("Basic {auth}").as_str()
+    );
+    assert_eq!(test["recipient"], "+33…78");
+
+    // The SMS channel's default rule: a reminder 3 hours before, to the guest.
+    let booking = book(&app, 3).await;
+    let id = booking["id"].as_str().unwrap();
+    let pending = format!(
+        "SELECT COUNT(*) AS n FROM notifications WHERE entity_id = '{id}' AND event_type = 'booking.reminder' AND status = 'pending'"
+    );
+    assert_eq!(app.scalar(&pending).await, 1);
+    let (status, body) = app
+        .post(
+            "/rpc/bookings/cancel",
+            &[("id", id), ("revision", "1"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.scalar(&pending).await, 0);
+    let skipped = format!(
+        "SELECT COUNT(*) AS n FROM notifications WHERE entity_id = '{id}' AND event_type = 'booking.reminder' AND status = 'skipped'"
+    );
+    assert_eq!(app.scalar(&skipped).await, 1);
+}
