@@ -206,6 +206,10 @@ pub fn webhooks_service(p: &Platform) -> WebhooksService {
     WebhooksService::new(p.outbox.clone(), p.vault.clone(), p.outbound.clone())
 }
 
+pub fn notifications_service(p: &Platform) -> notifications::manage::NotificationsService {
+    notifications::manage::NotificationsService::new(p.db.clone(), p.hub.clone(), p.notify.clone())
+}
+
 pub fn ports(p: &Platform) -> Ports {
     let db = &p.db;
     Ports {
@@ -234,11 +238,7 @@ pub fn ports(p: &Platform) -> Ports {
             db: db.clone(),
             outbox: p.outbox.clone(),
         }),
-        notifications: Arc::new(notifications::manage::NotificationsService::new(
-            db.clone(),
-            p.hub.clone(),
-            p.notify.clone(),
-        )),
+        notifications: Arc::new(notifications_service(p)),
         portal: Arc::new(portal_service(p)),
         webhooks: Arc::new(webhooks_service(p)),
     }
@@ -292,6 +292,10 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
         .route(
             "/webhooks/deliveries.csv",
             axum::routing::get(routes::exports::deliveries_csv),
+        )
+        .route(
+            "/notifications/{file}",
+            axum::routing::get(routes::exports::notifications_csv),
         )
         .route(
             "/manage/{token}/booking.ics",

@@ -161,6 +161,24 @@ async fn a_booking_reaches_slack_as_block_kit_and_the_log_shows_it() {
             .any(|n| n["status"] == "sent" && n["event_type"] == "booking.created")
     })
     .await;
+    let csv = app.get("/notifications/log.csv").await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(
+        csv.starts_with("id,created,channel,event_type,recipient,status"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(",Front desk,booking.created,team,sent,"),
+        "{csv}"
+    );
+    let stats = app
+        .get("/notifications/stats.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(stats.contains(",Front desk,1,0,0"), "{stats}");
     // The webhook URL is a credential: masked wherever the channel is shown.
     let (_, channels) = app.post("/rpc/notifications/channels", &[]).await;
     assert!(!channels.to_string().contains(&hook), "{channels}");
