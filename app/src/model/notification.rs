@@ -62,6 +62,32 @@ pub fn event_types_for_rules() -> Vec<&'static str> {
     EVENT_TYPES.to_vec()
 }
 
+/// How an event type reads for a busy manager.
+pub fn event_label(event_type: &str) -> &'static str {
+    match event_type {
+        "booking.created" => "New booking",
+        "booking.updated" => "Booking changed",
+        "booking.rescheduled" => "Booking moved",
+        "booking.confirmed" => "Booking confirmed",
+        "booking.cancelled" => "Booking cancelled",
+        "booking.deposit_paid" => "Deposit paid",
+        "booking.deposit_refunded" => "Deposit refunded",
+        "client.created" => "New client",
+        "client.updated" => "Client changed",
+        "invoice.created" => "Invoice drafted",
+        "invoice.sent" => "Invoice sent",
+        "invoice.paid" => "Invoice paid",
+        "invoice.overdue" => "Invoice overdue",
+        "invoice.voided" => "Invoice voided",
+        "invoice.refunded" => "Invoice refunded",
+        "notification.failed" => "A notification failed",
+        "channel.broken" => "A channel stopped working",
+        REMINDER => "Reminder before a booking",
+        "test" => "Test message",
+        _ => "Other event",
+    }
+}
+
 /// SMTP connection security: (stored name, label).
 pub const SECURITY: [(&str, &str); 3] = [
     ("starttls", "STARTTLS (port 587)"),

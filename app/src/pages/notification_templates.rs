@@ -10,7 +10,7 @@ use crate::components::form::action_error;
 use crate::components::ui::{
     BTN, BTN_SECONDARY, Badge, CARD, ErrorBox, INPUT, LABEL, LoadError, Notice, PageHeader,
 };
-use crate::model::notification::{EVENT_TYPES, FAMILIES, TemplateInput, TemplateView};
+use crate::model::notification::{EVENT_TYPES, FAMILIES, TemplateInput, TemplateView, event_label};
 
 #[component]
 pub fn TemplatesPage() -> impl IntoView {
@@ -41,7 +41,7 @@ pub fn TemplatesPage() -> impl IntoView {
             <div>
                 <label class=LABEL for="pick-event">"Event"</label>
                 <select class=INPUT id="pick-event" name="event_type">
-                    {move || { let (e, _, _) = pick(); EVENT_TYPES.iter().map(|t| view! { <option value=*t selected=*t == e>{*t}</option> }).collect_view() }}
+                    {move || { let (e, _, _) = pick(); EVENT_TYPES.iter().map(|t| view! { <option value=*t selected=*t == e>{format!("{} ({t})", event_label(t))}</option> }).collect_view() }}
                 </select>
             </div>
             <div>

@@ -14,7 +14,7 @@ use crate::components::ui::{
     PageHeader, Pager,
 };
 use crate::model::notification::{
-    ChannelStats, KINDS, NotificationFilter, RECIPIENTS, REMINDER, SECURITY,
+    ChannelStats, KINDS, NotificationFilter, RECIPIENTS, REMINDER, SECURITY, event_label,
 };
 use crate::model::page::parse_page;
 
@@ -195,8 +195,8 @@ fn Rules() -> impl IntoView {
                             <ul class="mt-3 divide-y divide-slate-100 text-sm">
                                 {list.into_iter().map(|r| {
                                     let what = match r.remind_hours {
-                                        Some(h) if r.event_type == REMINDER => format!("Reminder {h} h before"),
-                                        _ => r.event_type.clone(),
+                                        Some(h) if r.event_type == REMINDER => format!("Reminder {h} h before a booking"),
+                                        _ => event_label(&r.event_type).to_string(),
                                     };
                                     let op = if r.enabled { "disable" } else { "enable" };
                                     let pause = ServerAction::<ChangeRule>::new();
@@ -205,7 +205,7 @@ fn Rules() -> impl IntoView {
                                     view! {
                                         <li class="flex flex-wrap items-center justify-between gap-2 py-2">
                                             <span class=if r.enabled { "" } else { "text-slate-400" }>
-                                                <code class="font-medium">{what}</code>
+                                                <span class="font-medium">{what}</span>
                                                 {format!(" → {} · to {}", r.channel_name, r.recipient)}
                                             </span>
                                             <span class="flex gap-2">
@@ -239,7 +239,7 @@ fn Rules() -> impl IntoView {
                             <div class="md:col-span-2">
                                 <label class=LABEL for="rule-event">"When"</label>
                                 <select class=INPUT id="rule-event" name="input[event_type]">
-                                    {types.into_iter().map(|t| view! { <option value=t>{t}</option> }).collect_view()}
+                                    {types.into_iter().map(|t| view! { <option value=t>{event_label(t)}</option> }).collect_view()}
                                 </select>
                             </div>
                             <div>
@@ -251,7 +251,7 @@ fn Rules() -> impl IntoView {
                             <div>
                                 <label class=LABEL for="rule-to">"To"</label>
                                 <select class=INPUT id="rule-to" name="input[recipient]">
-                                    {RECIPIENTS.iter().map(|(k, l)| view! { <option value=*k title=*l>{*k}</option> }).collect_view()}
+                                    {RECIPIENTS.iter().map(|(k, l)| view! { <option value=*k>{*l}</option> }).collect_view()}
                                 </select>
                             </div>
                             <div>
@@ -322,7 +322,7 @@ fn chart(stats: &[ChannelStats]) -> impl IntoView + use<> {
     view! {
         <p class="mt-1 text-sm text-slate-600">{label.clone()}</p>
         {(sum > 0).then(|| view! {
-            <svg class="mt-3 h-36 w-full" viewBox=format!("0 0 {width} {}", h + 16.0) preserveAspectRatio="none" role="img" aria-label=label.clone()>
+            <svg class="mt-3 h-auto w-full max-w-2xl" viewBox=format!("0 0 {width} {}", h + 16.0) role="img" aria-label=label.clone()>
                 {totals.iter().enumerate().map(|(i, (day, s, f, k))| {
                     let x = i as f64 * (bar_w + gap);
                     let scale = |n: u64| n as f64 / max as f64 * h;
@@ -384,7 +384,7 @@ fn Log() -> impl IntoView {
                                             <details>
                                                 <summary class="flex cursor-pointer flex-wrap items-center gap-x-3 gap-y-1">
                                                     <span class="w-40 shrink-0 text-xs tabular-nums text-slate-500">{n.created.clone()}</span>
-                                                    <code class="text-sm font-medium">{n.event_type.clone()}</code>
+                                                    <span class="text-sm font-medium">{event_label(&n.event_type)}</span>
                                                     <span class="min-w-0 flex-1 truncate text-sm text-slate-600">{format!("{} · {} · {} send(s)", n.channel_name, n.recipient, n.attempts)}</span>
                                                     <Badge text=n.status.clone() tone=status_tone(&n.status) />
                                                 </summary>

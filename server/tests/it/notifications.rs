@@ -283,7 +283,7 @@ async fn a_template_with_an_unknown_variable_is_refused_with_its_line_and_column
     let text = body.to_string();
     assert!(text.contains("line 3, column 12"), "{text}");
     assert!(text.contains("booking.strats_at"), "{text}");
-    assert!(text.contains("for example `booking.starts_at`"), "{text}");
+    assert!(text.contains("did you mean `booking.starts_at`?"), "{text}");
     assert_eq!(app.count("notification_templates").await, 0);
 }
 
@@ -356,4 +356,230 @@ async fn twilio_gets_form_fields_with_basic_auth_and_reminders_follow_the_bookin
         "SELECT COUNT(*) AS n FROM notifications WHERE entity_id = '{id}' AND event_type = 'booking.reminder' AND status = 'skipped'"
     );
     assert_eq!(app.scalar(&skipped).await, 1);
+}
+
+/// The real SMTP server of `end2end/tools/smtp-peer.mjs` (npm `smtp-server`), which
+/// parses each message with `mailparser` and `ical.js` and prints it as JSON.
+struct SmtpPeer {
+    child: std::process::Child,
+    port: u16,
+    mail: Arc<Mutex<Vec<Value>>>,
+}
+
+impl SmtpPeer {
+    fn start(user: &str, password: &str) -> SmtpPeer {
+        use std::io::BufRead;
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let mut child = std::process::Command::new("node")
+            .args(["end2end/tools/smtp-peer.mjs", user, password])
+            .current_dir(root)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("node runs the SMTP peer (`make tools` installs its npm packages)");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("the peer starts").unwrap();
+        let port = first
+            .strip_prefix("LISTENING ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line from the SMTP peer: {first}"));
+        let mail = Arc::new(Mutex::new(Vec::new()));
+        let sink = mail.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock()
+                    .unwrap()
+                    .push(serde_json::from_str(&line).unwrap());
+            }
+        });
+        SmtpPeer { child, port, mail }
+    }
+
+    fn received(&self) -> Vec<Value> {
+        self.mail.lock().unwrap().clone()
+    }
+}
+
+impl Drop for SmtpPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn smtp_channel(app: &TestApp, port: u16, password: &str) -> Value {
+    let port = port.to_string();
+    channel(
+        app,
+        &[
+            ("input[kind]", "smtp"),
+            ("input[name]", "Guest email"),
+            ("input[host]", "127.0.0.1"),
+            ("input[port]", &port),
+            ("input[security]", "plain"),
+            ("input[username]", "desk"),
+            ("input[secret]", password),
+            ("input[from]", "desk@bistro.example"),
+            ("input[from_name]", "Demo Bistro"),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_real_smtp_server_gets_the_confirmation_with_both_parts_and_the_ics() {
+    let peer = SmtpPeer::start("desk", "s3cret");
+    let Some(app) = app(None).await else { return };
+    smtp_channel(&app, peer.port, "s3cret").await;
+    let (status, guest) = app
+        .post(
+            "/rpc/clients/save",
+            &[
+                ("input[name]", "<script>alert(1)</script> Ada"),
+                ("input[email]", "ada@guest.example"),
+                ("input[phone]", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{guest}");
+    let resource = app.resource("Terrace", 8).await;
+    let day = future_date(6);
+    let client = guest["id"].as_str().unwrap();
+    let (status, booking) = app
+        .post(
+            "/rpc/bookings/create",
+            &booking_form(&resource, client, &day, "19:00", "21:00", "4"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{booking}");
+    let id = booking["id"].as_str().unwrap().to_string();
+    app.eventually(
+        "the confirmation email",
+        Duration::from_secs(15),
+        || async { !peer.received().is_empty() },
+    )
+    .await;
+    let m = &peer.received()[0];
+    assert!(m.get("error").is_none(), "{m}");
+    assert_eq!(m["envelope_to"], serde_json::json!(["ada@guest.example"]));
+    assert_eq!(m["from"], "\"Demo Bistro\" <desk@bistro.example>");
+    assert_eq!(m["subject"], "Your booking at Demo Bistro");
+    assert_eq!(m["content_type"], "multipart/mixed");
+    let text = m["text"].as_str().unwrap();
+    assert!(text.contains("Party of 4, Terrace (confirmed)"), "{text}");
+    assert!(
+        text.contains("<script>alert(1)</script> Ada"),
+        "plain text stays as typed: {text}"
+    );
+    assert!(
+        text.contains(&format!("{}/manage/", app.config.public_url)),
+        "{text}"
+    );
+    let html = m["html"].as_str().unwrap();
+    assert!(
+        html.contains("Hello &lt;script&gt;alert(1)&lt;/script&gt; Ada"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains(&format!("<a href=\"{}/manage/", app.config.public_url)),
+        "{html}"
+    );
+    let ics = &m["attachments"][0];
+    assert_eq!(ics["filename"], "booking.ics");
+    assert_eq!(ics["content_type"], "text/calendar");
+    assert_eq!(ics["method"], "REQUEST");
+    assert_eq!(ics["calendar"]["method"], "REQUEST");
+    assert_eq!(ics["calendar"]["uid"], format!("{id}@hitch").as_str());
+    assert_eq!(ics["calendar"]["status"], "CONFIRMED");
+
+    // The cancellation carries the same entry, cancelled.
+    let (status, body) = app
+        .post(
+            "/rpc/bookings/cancel",
+            &[("id", &id), ("revision", "1"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.eventually(
+        "the cancellation email",
+        Duration::from_secs(15),
+        || async { peer.received().len() == 2 },
+    )
+    .await;
+    let m = &peer.received()[1];
+    assert_eq!(m["subject"], "Your booking at Demo Bistro is cancelled");
+    let cal = &m["attachments"][0]["calendar"];
+    assert_eq!(cal["method"], "CANCEL");
+    assert_eq!(cal["uid"], format!("{id}@hitch").as_str());
+    assert_eq!(cal["status"], "CANCELLED");
+    assert!(cal["sequence"].as_i64().unwrap() >= 2, "{cal}");
+}
+
+#[tokio::test]
+async fn a_wrong_smtp_password_marks_the_channel_broken() {
+    let peer = SmtpPeer::start("desk", "s3cret");
+    let Some(app) = app(None).await else { return };
+    let c = smtp_channel(&app, peer.port, "wrong").await;
+    let (status, test) = app
+        .post(
+            "/rpc/notifications/channels/test",
+            &[("id", c["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{test}");
+    assert_eq!(test["status"], "failed", "{test}");
+    assert!(test["detail"].as_str().unwrap().contains("535"), "{test}");
+    assert!(peer.received().is_empty());
+    let (_, channels) = app.post("/rpc/notifications/channels", &[]).await;
+    assert_eq!(channels[0]["health"], "broken", "{channels}");
+}
+
+#[tokio::test]
+async fn sendgrid_gets_its_v3_mail_send_body_with_a_bearer_key() {
+    let (fake, url) = Fake::start().await;
+    let base = format!("{url}/sendgrid/202");
+    let Some(app) = TestApp::spawn_with(move |c| {
+        c.outbound_allow = "127.0.0.0/8".into();
+        c.sendgrid_api_base = base;
+    })
+    .await
+    else {
+        return;
+    };
+    app.sign_in().await;
+    let c = channel(
+        &app,
+        &[
+            ("input[kind]", "sendgrid"),
+            ("input[name]", "SendGrid"),
+            ("input[secret]", "SG.test-key"),
+            ("input[from]", "desk@bistro.example"),
+            ("input[from_name]", "Demo Bistro"),
+            ("input[team_to]", "team@bistro.example"),
+        ],
+    )
+    .await;
+    let (status, test) = app
+        .post(
+            "/rpc/notifications/channels/test",
+            &[("id", c["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{test}");
+    assert_eq!(test["status"], "sent", "{test}");
+    let got = &fake.requests("sendgrid")[0];
+    assert_eq!(got.path, "sendgrid/202/v3/mail/send");
+    assert_eq!(got.headers["authorization"], "Bearer SG.test-key");
+    let body: Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!(
+        body["personalizations"][0]["to"],
+        serde_json::json!([{ "email": "team@bistro.example" }])
+    );
+    assert_eq!(
+        body["from"],
+        serde_json::json!({ "email": "desk@bistro.example", "name": "Demo Bistro" })
+    );
+    assert_eq!(body["content"][0]["type"], "text/plain");
+    assert_eq!(body["content"][1]["type"], "text/html");
+    assert_eq!(body["subject"], "Your booking at Demo Bistro");
 }

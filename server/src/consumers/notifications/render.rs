@@ -236,7 +236,7 @@ pub fn check(source: &str, event_type: &str) -> Result<(), TemplateError> {
             .map(|(n, _, _)| *n)
             .min_by_key(|n| edits(n, v))
             .filter(|n| edits(n, v) <= v.len() / 2)
-            .map(|n| format!(" (for example `{n}`)"))
+            .map(|n| format!(" (did you mean `{n}`?)"))
             .unwrap_or_default();
         return Err(TemplateError {
             line,

@@ -68,7 +68,7 @@ const INVOICE: &[Var] = &[
     (
         "invoice.pay_url",
         "url (empty without a payment link)",
-        "https://checkout.stripe.com/c/pay/…",
+        "https://checkout.stripe.com/c/pay/cs_test_a1B2c3",
     ),
     ("client.name", "text", "Ada Lovelace"),
     ("client.email", "text", "ada@example.com"),
