@@ -35,8 +35,27 @@ fn status_tone(s: &str) -> &'static str {
     }
 }
 
+/// Bumped after every action on the page, so each list loads again (an action's
+/// redirect may lead to the very URL the page already shows).
+#[derive(Clone, Copy)]
+struct Refresh(RwSignal<u32>);
+
+fn refresh() -> RwSignal<u32> {
+    use_context::<Refresh>().map_or_else(|| RwSignal::new(0), |r| r.0)
+}
+
+fn reload_after(version: RwSignal<usize>) {
+    let r = refresh();
+    Effect::new(move |_| {
+        if version.get() > 0 {
+            r.update(|n| *n += 1);
+        }
+    });
+}
+
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
+    provide_context(Refresh(RwSignal::new(0)));
     view! {
         <PageHeader title="Notifications" subtitle="Messages to your team on Slack or Discord, and to guests and clients by email and SMS, when something happens." />
         <Notice />
@@ -56,7 +75,9 @@ pub fn NotificationsPage() -> impl IntoView {
 fn Channels() -> impl IntoView {
     let create = ServerAction::<CreateChannel>::new();
     let error = action_error(create);
-    let channels = Resource::new(|| (), |_| list_channels());
+    reload_after(create.version());
+    let r = refresh();
+    let channels = Resource::new(move || r.get(), |_| list_channels());
     view! {
         <section class=format!("{CARD} mb-6 p-4 md:p-6") id="channels">
             <h2 class="font-semibold">"Channels"</h2>
@@ -74,6 +95,9 @@ fn Channels() -> impl IntoView {
                                     let test = ServerAction::<SendTestMessage>::new();
                                     let toggle = ServerAction::<SetChannelEnabled>::new();
                                     let delete = ServerAction::<DeleteChannel>::new();
+                                    for v in [test.version(), toggle.version(), delete.version()] {
+                                        reload_after(v);
+                                    }
                                     let quota = c.monthly_quota.map(|q| format!(" · {} of {q} this month", c.sent_this_month)).unwrap_or_else(|| format!(" · {} sent this month", c.sent_this_month));
                                     view! {
                                         <li class="flex flex-col gap-2 py-3 md:flex-row md:items-center md:justify-between">
@@ -179,8 +203,10 @@ fn Channels() -> impl IntoView {
 fn Rules() -> impl IntoView {
     let create = ServerAction::<CreateRule>::new();
     let error = action_error(create);
-    let rules = Resource::new(|| (), |_| list_rules());
-    let channels = Resource::new(|| (), |_| list_channels());
+    reload_after(create.version());
+    let r = refresh();
+    let rules = Resource::new(move || r.get(), |_| list_rules());
+    let channels = Resource::new(move || r.get(), |_| list_channels());
     let types = crate::model::notification::event_types_for_rules();
     view! {
         <section class=format!("{CARD} mb-6 p-4 md:p-6") id="rules">
@@ -202,6 +228,8 @@ fn Rules() -> impl IntoView {
                                     let pause = ServerAction::<ChangeRule>::new();
                                     let remove = ServerAction::<ChangeRule>::new();
                                     let (rid1, rid2) = (r.id.clone(), r.id.clone());
+                                    reload_after(pause.version());
+                                    reload_after(remove.version());
                                     view! {
                                         <li class="flex flex-wrap items-center justify-between gap-2 py-2">
                                             <span class=if r.enabled { "" } else { "text-slate-400" }>
@@ -271,7 +299,8 @@ fn Rules() -> impl IntoView {
 /// Sent, failed and skipped per day, all channels together, as server-drawn SVG bars.
 #[component]
 fn Chart() -> impl IntoView {
-    let stats = Resource::new(|| (), |_| notification_stats());
+    let r = refresh();
+    let stats = Resource::new(move || r.get(), |_| notification_stats());
     view! {
         <section class=format!("{CARD} mb-6 p-4 md:p-6") id="chart">
             <h2 class="font-semibold">"Last 14 days"</h2>
@@ -357,7 +386,8 @@ fn Log() -> impl IntoView {
             page: parse_page(q.get("page").as_deref()),
         })
     };
-    let log = Resource::new(filter, list_notifications);
+    let r = refresh();
+    let log = Resource::new(move || (filter(), r.get()), |(f, _)| list_notifications(f));
     view! {
         <section class=format!("{CARD} p-4 md:p-6") id="log">
             <div class="flex flex-wrap items-center justify-between gap-2">
@@ -379,7 +409,7 @@ fn Log() -> impl IntoView {
                             let base = filter().status.map(|s| format!("/notifications?status={s}")).unwrap_or_else(|| "/notifications".into());
                             view! {
                                 <ul class="mt-3 divide-y divide-slate-100">
-                                    {page.items.clone().into_iter().map(|n| { let retry = ServerAction::<RetryNotification>::new(); view! {
+                                    {page.items.clone().into_iter().map(|n| { let retry = ServerAction::<RetryNotification>::new(); reload_after(retry.version()); view! {
                                         <li class="py-3">
                                             <details>
                                                 <summary class="flex cursor-pointer flex-wrap items-center gap-x-3 gap-y-1">

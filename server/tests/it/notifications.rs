@@ -583,3 +583,63 @@ async fn sendgrid_gets_its_v3_mail_send_body_with_a_bearer_key() {
     assert_eq!(body["content"][1]["type"], "text/html");
     assert_eq!(body["subject"], "Your booking at Demo Bistro");
 }
+
+#[tokio::test]
+async fn templates_are_read_and_written_through_the_rest_api_and_checked_strictly() {
+    use reqwest::Method;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let api = crate::api::api(&app).await;
+    let (status, all) = api.get("/api/v1/notification-templates").await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    // Every event type (17 domain events and reminders) in every family.
+    assert_eq!(all["data"].as_array().unwrap().len(), 18 * 4);
+    let path = "/api/v1/notification-templates/booking.reminder/sms";
+    let (status, one) = api.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["customized"], false);
+    assert!(
+        one["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["name"] == "booking.manage_url")
+    );
+
+    let bad = serde_json::json!({ "body": "{% if booking.party_size > 2 %}\n{{ guest.firstname }}{% endif %}" });
+    let (status, headers, problem) = api.call(Method::PUT, path, Some(bad), &[]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(problem["code"], "validation");
+    assert!(
+        problem
+            .to_string()
+            .contains("line 2, column 4: unknown variable `guest.firstname`"),
+        "{problem}"
+    );
+
+    let good =
+        serde_json::json!({ "body": "{{ org.name }}: see you {{ booking.starts_at|time }}" });
+    let (status, _, saved) = api.call(Method::PUT, path, Some(good), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["customized"], true);
+    let (_, one) = api.get(path).await;
+    assert_eq!(
+        one["body"],
+        "{{ org.name }}: see you {{ booking.starts_at|time }}"
+    );
+    let (status, _, reset) = api.call(Method::DELETE, path, None, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{reset}");
+    assert_eq!(reset["customized"], false);
+
+    let (status, _, problem) = api
+        .call(
+            Method::GET,
+            "/api/v1/notification-templates/booking.exploded/sms",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+}

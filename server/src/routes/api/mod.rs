@@ -8,6 +8,7 @@ pub mod events;
 pub mod hooks;
 pub mod idempotency;
 pub mod invoices;
+pub mod notification_templates;
 pub mod page;
 pub mod problem;
 pub mod resources;
@@ -35,7 +36,7 @@ pub struct ApiState {
 #[openapi(
     info(
         title = "Hitch API",
-        description = "Bookings, clients, invoices, resources, domain events and webhook endpoints of one organization. Authenticate with `Authorization: Bearer hk_live_...`. Errors are `application/problem+json` with a stable `code`. POSTs accept `Idempotency-Key`.",
+        description = "Bookings, clients, invoices, resources, domain events, webhook endpoints and notification templates of one organization. Authenticate with `Authorization: Bearer hk_live_...`. Errors are `application/problem+json` with a stable `code`. POSTs accept `Idempotency-Key`.",
         version = "1"
     ),
     modifiers(&KeyAuth),
@@ -90,6 +91,12 @@ fn documented(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::delivery))
         .routes(routes!(webhooks::retry))
+        .routes(routes!(notification_templates::list))
+        .routes(routes!(
+            notification_templates::get,
+            notification_templates::put,
+            notification_templates::reset
+        ))
         .routes(routes!(hooks::subscribe))
         .routes(routes!(hooks::unsubscribe))
         .routes(routes!(hooks::samples))
