@@ -232,6 +232,8 @@ pub trait PortalPort: Send + Sync {
     ) -> AppResult<PortalView>;
     /// The Stripe page where the guest pays the deposit.
     async fn pay(&self, parts: &Parts, token: &str) -> AppResult<String>;
+    /// The guest turns reminders off (or back on); audited as the guest.
+    async fn set_reminders(&self, parts: &Parts, token: &str, wanted: bool) -> AppResult<()>;
     async fn guest_link(
         &self,
         user: &CurrentUser,

@@ -41,6 +41,20 @@ pub async fn portal_reschedule(
     Ok(view)
 }
 
+/// A plain form: `wanted` is `on` or `off`; lands back on the page with a notice.
+#[server(prefix = "/rpc", endpoint = "portal/reminders")]
+pub async fn portal_reminders(token: String, wanted: String) -> Result<(), AppError> {
+    use super::ctx;
+    let on = wanted == "on";
+    ctx::ports()?
+        .portal
+        .set_reminders(&ctx::parts()?, &token, on)
+        .await?;
+    let notice = if on { "reminders_on" } else { "reminders_off" };
+    leptos_axum::redirect(&format!("/manage/{token}?notice={notice}"));
+    Ok(())
+}
+
 /// Posted by a plain form (with or without JavaScript): answers with a redirect to
 /// Stripe's payment page.
 #[server(prefix = "/rpc", endpoint = "portal/pay")]

@@ -30,6 +30,8 @@ pub struct PortalView {
     pub can_pay: bool,
     /// The latest moment to cancel online, for the page's fine print.
     pub cancel_until: Option<String>,
+    /// The guest asked for no reminders.
+    pub reminders_off: bool,
 }
 
 /// A guest's reschedule request: a new day and start time, same length.

@@ -77,6 +77,8 @@ fn guest_notice(n: &str) -> Option<&'static str> {
         "guest_cancelled" => Some("Your booking is cancelled. We hope to see you another time."),
         "guest_moved" => Some("Done: your booking has moved. The new time is shown below."),
         "paid" => Some("Thank you: your deposit is paid. It may take a minute to show here."),
+        "reminders_off" => Some("Reminders are off: we will not send you any before this booking."),
+        "reminders_on" => Some("Reminders are on again."),
         _ => None,
     }
 }
@@ -132,6 +134,17 @@ fn Booking(
             <a class="mt-4 inline-block text-sm font-medium text-indigo-700 hover:underline" href=format!("/manage/{token}/booking.ics")>
                 "Add to my calendar (.ics)"
             </a>
+            {matches!(v.status, BookingStatus::Pending | BookingStatus::Confirmed).then(|| view! {
+                // A plain form, so it works the same with or without JavaScript.
+                <form method="post" action="/rpc/portal/reminders" class="mt-3 flex flex-wrap items-center justify-between gap-2 border-t border-slate-100 pt-3 text-sm">
+                    <input type="hidden" name="token" value=token.clone() />
+                    <input type="hidden" name="wanted" value=if v.reminders_off { "on" } else { "off" } />
+                    <span class="text-slate-600">{if v.reminders_off { "Reminders before this booking: off" } else { "We may send you a reminder before this booking." }}</span>
+                    <button class="font-medium text-indigo-700 hover:underline" type="submit" id="reminders-toggle">
+                        {if v.reminders_off { "Turn reminders back on" } else { "No reminders, please" }}
+                    </button>
+                </form>
+            })}
         </section>
         <Reschedule v=v.clone() token=token.clone() reschedule />
         <Cancel v token cancel />

@@ -351,6 +351,7 @@ impl PortalService {
                     .format("%A %-d %B, %H:%M")
                     .to_string()
             }),
+            reminders_off: b.reminders_opt_out,
         })
     }
 
@@ -409,6 +410,35 @@ impl PortalService {
 
 #[async_trait]
 impl PortalPort for PortalService {
+    async fn set_reminders(&self, parts: &Parts, token: &str, wanted: bool) -> AppResult<()> {
+        let o = self.open(parts, token).await?;
+        let guest = o.guest(&self.names(&o.booking).await?.1);
+        let db = &self.stripe.db;
+        let txn = crate::db::begin_write(db).await.or_internal()?;
+        booking::Entity::update_many()
+            .col_expr(booking::Column::RemindersOptOut, Expr::value(!wanted))
+            .filter(booking::Column::Id.eq(&o.booking.id))
+            .exec(&txn)
+            .await
+            .or_internal()?;
+        audit::record(
+            &txn,
+            &Actor::from(&guest),
+            if wanted {
+                "booking.reminders_opted_in"
+            } else {
+                "booking.reminders_opted_out"
+            },
+            "booking",
+            &o.booking.id,
+            json!({}),
+        )
+        .await
+        .or_internal()?;
+        txn.commit().await.or_internal()?;
+        Ok(())
+    }
+
     async fn view(&self, parts: &Parts, token: &str) -> AppResult<PortalView> {
         let o = self.open(parts, token).await?;
         self.view_of(&o).await

@@ -643,3 +643,60 @@ async fn templates_are_read_and_written_through_the_rest_api_and_checked_strictl
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
 }
+
+#[tokio::test]
+async fn a_guest_who_opts_out_on_the_manage_page_gets_no_reminder() {
+    let (fake, url) = Fake::start().await;
+    let Some(app) = app(Some(&url)).await else {
+        return;
+    };
+    let sid = format!("AC{}", "0123456789abcdef".repeat(2));
+    channel(
+        &app,
+        &[
+            ("input[kind]", "twilio"),
+            ("input[name]", "SMS"),
+            ("input[secret]", "twilio-auth-token"),
+            ("input[account_sid]", &sid),
+            ("input[from]", "+14155550100"),
+        ],
+    )
+    .await;
+    let booking = book(&app, 3).await;
+    let id = booking["id"].as_str().unwrap();
+    let (status, link) = app
+        .post("/rpc/guest-links/issue", &[("booking_id", id)])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{link}");
+    let token = link["url"].as_str().unwrap().rsplit('/').next().unwrap();
+    // The guest has no session: only the link.
+    let res = reqwest::Client::new()
+        .post(format!("{}/rpc/portal/reminders", app.base))
+        .form(&[("token", token), ("wanted", "off")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let opted =
+        format!("SELECT COUNT(*) AS n FROM bookings WHERE id = '{id}' AND reminders_opt_out");
+    assert_eq!(app.scalar(&opted).await, 1);
+    let audited = format!(
+        "SELECT COUNT(*) AS n FROM audit_log WHERE entity_id = '{id}' AND action = 'booking.reminders_opted_out' AND actor_kind = 'guest'"
+    );
+    assert_eq!(app.scalar(&audited).await, 1);
+
+    // The reminder comes due now (instead of in three days): it is skipped, not sent.
+    app.exec(&format!(
+        "UPDATE jobs SET run_at = 0 WHERE id IN (SELECT job_id FROM notifications WHERE entity_id = '{id}' AND event_type = 'booking.reminder')"
+    ))
+    .await;
+    app.platform.hub.jobs_enqueued();
+    let skipped = format!(
+        "SELECT COUNT(*) AS n FROM notifications WHERE entity_id = '{id}' AND event_type = 'booking.reminder' AND status = 'skipped' AND skip_reason = 'The guest opted out of reminders.'"
+    );
+    app.eventually("the reminder skipped", Duration::from_secs(15), || async {
+        app.scalar(&skipped).await == 1
+    })
+    .await;
+    assert!(fake.requests("twilio").is_empty());
+}
