@@ -1,7 +1,9 @@
 //! Platform benchmark: prints figures, asserts nothing (targets live in the README).
 //!
 //! - no-op jobs per second with 1, 4 and 16 workers (claim and complete in batches);
-//! - added latency of a booking write's event insert, inside the write transaction;
+//! - added latency of a booking write's event insert, inside the write transaction, and
+//!   of its notification bookkeeping (three rules);
+//! - template renders per second on one core (a confirmation email, a Slack message);
 //! - enqueue-to-start latency of a job when the runner is idle.
 //!
 //! `HITCH_BENCH_POSTGRES` (default postgres://postgres@127.0.0.1:5432/test) is used when
@@ -14,6 +16,7 @@ use async_trait::async_trait;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
 use serde_json::json;
 use server::config::{Config, Sensitive};
+use server::consumers::notifications;
 use server::db::audit;
 use server::db::entities::booking;
 use server::events::{self, EventType, Outbox};
@@ -156,8 +159,12 @@ async fn throughput(config: &Config, db: &DatabaseConnection, workers: usize, n:
     n as f64 / secs
 }
 
-async fn event_cost(db: &DatabaseConnection, rounds: usize) -> (Vec<Duration>, Vec<Duration>) {
-    let org = demo::seed_demo(db).await.expect("demo");
+async fn event_cost(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    org: &server::db::entities::organization::Model,
+    rounds: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
     let resource: String = server::db::entities::resource::Entity::find()
         .one(db)
         .await
@@ -176,8 +183,6 @@ async fn event_cost(db: &DatabaseConnection, rounds: usize) -> (Vec<Duration>, V
         id: "bench".into(),
         label: "bench".into(),
     };
-    // No subscribers: the cost of the event's own insert.
-    let outbox = Outbox::new(db.clone(), Hub::local(), Vec::new());
     let (mut with, mut event_only) = (Vec::new(), Vec::new());
     for i in 0..rounds {
         let start = Instant::now();
@@ -281,8 +286,113 @@ async fn wake_latency(config: &Config, db: &DatabaseConnection, rounds: usize) -
     out
 }
 
+/// The manage link is not what is measured here.
+struct NoLinks;
+
+#[async_trait]
+impl notifications::GuestLinks for NoLinks {
+    async fn manage_url(&self, _org: &str, _booking: &str) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+}
+
+/// An outbox whose only subscriber is notifications, with a channel and three rules.
+async fn notifications_outbox(config: &Config, db: &DatabaseConnection, org_id: &str) -> Outbox {
+    use server::db::entities::{notification_channel, notification_rule};
+    let channel = ids::new("nch");
+    notification_channel::Entity::insert(notification_channel::ActiveModel {
+        id: Set(channel.clone()),
+        organization_id: Set(org_id.into()),
+        kind: Set("smtp".into()),
+        name: Set("Bench email".into()),
+        settings: Set("{}".into()),
+        secret_hint: Set(String::new()),
+        enabled: Set(true),
+        monthly_quota: Set(None),
+        consecutive_failures: Set(0),
+        paused_until: Set(None),
+        broken_at: Set(None),
+        broken_reason: Set(None),
+        last_success_at: Set(None),
+        last_failure_at: Set(None),
+        created_at: Set(0),
+        updated_at: Set(0),
+    })
+    .exec_without_returning(db)
+    .await
+    .expect("channel");
+    for (event_type, recipient, hours) in [
+        ("booking.created", "guest", None),
+        ("booking.created", "team", None),
+        ("booking.reminder", "guest", Some(24)),
+    ] {
+        notification_rule::Entity::insert(notification_rule::ActiveModel {
+            id: Set(ids::new("nru")),
+            organization_id: Set(org_id.into()),
+            event_type: Set(event_type.into()),
+            channel_id: Set(channel.clone()),
+            recipient: Set(recipient.into()),
+            remind_hours: Set(hours),
+            enabled: Set(true),
+            created_at: Set(0),
+        })
+        .exec_without_returning(db)
+        .await
+        .expect("rule");
+    }
+    let deps = notifications::Deps {
+        vault: server::vault::Vault::new(config.keyring().expect("keyring")),
+        policy: config.outbound_policy().expect("policy"),
+        links: Arc::new(NoLinks),
+        public_url: config.public_url.clone(),
+        twilio_api_base: config.twilio_api_base.clone(),
+        sendgrid_api_base: config.sendgrid_api_base.clone(),
+        outbox: Arc::default(),
+    };
+    let hub = Hub::local();
+    Outbox::new(
+        db.clone(),
+        hub.clone(),
+        vec![Arc::new(notifications::NotificationSubscriber::new(
+            &hub, deps,
+        ))],
+    )
+}
+
+/// Renders per second on one core: a confirmation email (subject, text and HTML parts)
+/// and a Slack message, with the sample context.
+fn render_rates() {
+    use notifications::render::{Escape, email_html, render};
+    let ctx = notifications::variables::sample("booking.created");
+    let (subject, body) = notifications::defaults::template("booking.created", "email");
+    let (_, slack) = notifications::defaults::template("booking.created", "slack");
+    let n = 100_000;
+    let start = Instant::now();
+    for _ in 0..n {
+        let s = render(Escape::Plain, &subject, &ctx).expect("render");
+        std::hint::black_box(render(Escape::Plain, &body, &ctx).expect("render"));
+        std::hint::black_box(email_html(
+            &render(Escape::Html, &body, &ctx).expect("render"),
+            &s,
+        ));
+    }
+    let email = n as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(render(Escape::Slack, &slack, &ctx).expect("render"));
+    }
+    let chat = n as f64 / start.elapsed().as_secs_f64();
+    println!("== templates (one core)");
+    println!(
+        "confirmation email (subject + text + HTML): {email:>9.0} emails/s ({:.0} template renders/s)",
+        email * 3.0
+    );
+    println!("Slack message body:                         {chat:>9.0} renders/s");
+}
+
 #[tokio::main]
 async fn main() {
+    render_rates();
     let n: usize = std::env::var("HITCH_BENCH_JOBS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -297,11 +407,24 @@ async fn main() {
             let rate = throughput(&config, &db, workers, n).await;
             println!("no-op jobs, {workers:>2} workers: {rate:>8.0} jobs/s ({n} jobs)");
         }
-        let (with, event) = event_cost(&db, 500).await;
+        let org = demo::seed_demo(&db).await.expect("demo");
+        // No subscribers: the cost of the event's own insert.
+        let bare = Outbox::new(db.clone(), Hub::local(), Vec::new());
+        let (with, event) = event_cost(&db, &bare, &org, 500).await;
         println!(
             "booking write txn (insert + event + audit): p50 {}  p99 {}",
             ms(pct(&with, 0.5)),
             ms(pct(&with, 0.99))
+        );
+        // The same write with notifications listening: two rules on booking.created and
+        // a reminder rule, so each booking adds three rows and three jobs.
+        let notified = notifications_outbox(&config, &db, &org.id).await;
+        let (with_notify, _) = event_cost(&db, &notified, &org, 500).await;
+        println!(
+            "  with 3 notification rules:               p50 {}  p99 {}  (+{:.0} % at p50)",
+            ms(pct(&with_notify, 0.5)),
+            ms(pct(&with_notify, 0.99)),
+            (pct(&with_notify, 0.5).as_secs_f64() / pct(&with, 0.5).as_secs_f64() - 1.0) * 100.0
         );
         println!(
             "  of which the event insert:               p50 {}  p99 {}",

@@ -134,7 +134,7 @@ impl Platform {
                 outbound.clone(),
                 std::time::Duration::from_secs(config.webhook_timeout_seconds),
             )),
-            Arc::new(NotificationSubscriber::new(notify.clone())),
+            Arc::new(NotificationSubscriber::new(&hub, notify.clone())),
         ];
         let outbox = Outbox::new(db.clone(), hub.clone(), subscribers);
         // The notification jobs emit events of their own (a failure, a broken channel).

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod bookings;
 pub mod clients;
 pub mod demo;
+pub mod guest_links;
 pub mod invoices;
 pub mod org;
 pub mod payments;

@@ -391,6 +391,7 @@ impl NotificationsService {
         .or_internal()?;
         audit::record(&txn, &Actor::from(user), "notification_rule.created", "notification_rule", &id, json!({ "event_type": input.event_type, "channel_id": c.id, "recipient": input.recipient })).await.or_internal()?;
         txn.commit().await.or_internal()?;
+        self.rules_changed(&user.org_id);
         Ok(RuleView {
             id,
             event_type: input.event_type.clone(),
@@ -435,6 +436,7 @@ impl NotificationsService {
         .await
         .or_internal()?;
         txn.commit().await.or_internal()?;
+        self.rules_changed(&user.org_id);
         Ok(())
     }
 
@@ -461,6 +463,7 @@ impl NotificationsService {
         .await
         .or_internal()?;
         txn.commit().await.or_internal()?;
+        self.rules_changed(&user.org_id);
         Ok(())
     }
 }

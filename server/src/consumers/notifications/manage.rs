@@ -49,6 +49,17 @@ impl NotificationsService {
         }
     }
 
+    /// Rules or channels of the organization changed: every process reads them again.
+    pub(super) fn rules_changed(&self, org_id: &str) {
+        subscriber::forget(org_id);
+        self.hub.change(crate::platform::Change {
+            org_id: org_id.into(),
+            entity_kind: subscriber::RULES_CHANGED.into(),
+            entity_id: String::new(),
+            event_type: "notification_rules.changed".into(),
+        });
+    }
+
     pub(super) async fn channel(
         &self,
         user: &CurrentUser,
@@ -276,6 +287,7 @@ impl NotificationsPort for NotificationsService {
         .await
         .or_internal()?;
         txn.commit().await.or_internal()?;
+        self.rules_changed(&user.org_id);
         let tz = org::tz(&org::load(&self.db, &user.org_id).await?);
         self.view(row, tz).await
     }
@@ -334,12 +346,7 @@ impl NotificationsPort for NotificationsService {
         .await
         .or_internal()?;
         txn.commit().await.or_internal()?;
-        self.hub.change(crate::platform::Change {
-            org_id: user.org_id.clone(),
-            entity_kind: "notification_channel".into(),
-            entity_id: id.into(),
-            event_type: "notification_channel.changed".into(),
-        });
+        self.rules_changed(&user.org_id);
         let tz = org::tz(&org::load(&self.db, &user.org_id).await?);
         self.view(self.channel(user, id).await?, tz).await
     }
@@ -378,12 +385,7 @@ impl NotificationsPort for NotificationsService {
         .await
         .or_internal()?;
         txn.commit().await.or_internal()?;
-        self.hub.change(crate::platform::Change {
-            org_id: user.org_id.clone(),
-            entity_kind: "notification_channel".into(),
-            entity_id: id.into(),
-            event_type: "notification_channel.changed".into(),
-        });
+        self.rules_changed(&user.org_id);
         Ok(())
     }
 

@@ -1,6 +1,10 @@
 //! Notifications as a consumer of domain events: in the event's transaction, one
 //! notification row and one job per matching rule, and reminders scheduled, moved or
 //! dropped with their booking.
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
 use app::model::notification::REMINDER;
 use app::model::platform::IntegrationAlert;
 use async_trait::async_trait;
@@ -14,19 +18,22 @@ use super::{Deps, send_job, status};
 use crate::db::entities::{notification, notification_channel, notification_rule};
 use crate::events::{EventRecord, EventType, Subscriber};
 use crate::jobs::{NewJob, Registry};
-use crate::platform::{ids, now_ms};
+use crate::platform::{Hub, ids, now_ms};
 
 pub struct NotificationSubscriber {
     deps: Deps,
 }
 
 impl NotificationSubscriber {
-    pub fn new(deps: Deps) -> Self {
+    /// Must run inside the tokio runtime: it watches `hub` for rule changes made by
+    /// other processes.
+    pub fn new(hub: &Hub, deps: Deps) -> Self {
+        watch(hub);
         NotificationSubscriber { deps }
     }
 }
 
-/// A notification row for `rule` and its job, to be written in the caller's transaction.
+/// One notification written now (a test message), with its job.
 #[allow(clippy::too_many_arguments)]
 pub async fn create(
     db: &impl ConnectionTrait,
@@ -39,14 +46,116 @@ pub async fn create(
     send_at: i64,
     scheduled_for: Option<i64>,
 ) -> Result<(String, NewJob), DbErr> {
+    let (n, job) = row(
+        channel,
+        rule_id,
+        event_id,
+        event_type,
+        entity_id,
+        recipient_kind,
+        send_at,
+        scheduled_for,
+    );
+    let id = n.id.clone().take().unwrap_or_default();
+    insert(db, vec![n]).await?;
+    Ok((id, job))
+}
+
+/// Who is told what: an organization's enabled rules with their enabled channels.
+type Targets = Arc<Vec<(notification_rule::Model, notification_channel::Model)>>;
+
+/// Entity kind announced on the hub when rules or channels change.
+pub const RULES_CHANGED: &str = "notification_rule";
+
+/// How long an organization's rules are trusted without a change notice. Changes in
+/// this process and (on PostgreSQL) in others clear them at once.
+const TTL: Duration = Duration::from_secs(30);
+
+static TARGETS: LazyLock<Mutex<HashMap<String, (Instant, Targets)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Drops the cached rules of an organization (they changed).
+pub fn forget(org_id: &str) {
+    if let Ok(mut m) = TARGETS.lock() {
+        m.remove(org_id);
+    }
+}
+
+/// Clears cached rules when another process announces a change.
+fn watch(hub: &Hub) {
+    let mut rx = hub.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(c) if c.entity_kind == RULES_CHANGED => forget(&c.org_id),
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    if let Ok(mut m) = TARGETS.lock() {
+                        m.clear();
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+async fn targets(db: &impl ConnectionTrait, org_id: &str) -> Result<Targets, DbErr> {
+    if let Ok(m) = TARGETS.lock()
+        && let Some((at, t)) = m.get(org_id)
+        && at.elapsed() < TTL
+    {
+        return Ok(t.clone());
+    }
+    let rules = notification_rule::Entity::find()
+        .filter(notification_rule::Column::OrganizationId.eq(org_id))
+        .filter(notification_rule::Column::Enabled.eq(true))
+        .all(db)
+        .await?;
+    let channels = if rules.is_empty() {
+        Vec::new()
+    } else {
+        notification_channel::Entity::find()
+            .filter(notification_channel::Column::OrganizationId.eq(org_id))
+            .filter(notification_channel::Column::Enabled.eq(true))
+            .all(db)
+            .await?
+    };
+    let t: Targets = Arc::new(
+        rules
+            .into_iter()
+            .filter_map(|r| {
+                let c = channels.iter().find(|c| c.id == r.channel_id)?.clone();
+                Some((r, c))
+            })
+            .collect(),
+    );
+    if let Ok(mut m) = TARGETS.lock() {
+        m.insert(org_id.to_string(), (Instant::now(), t.clone()));
+    }
+    Ok(t)
+}
+
+/// A notification row and its job, for the caller to write in its transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn row(
+    channel: &notification_channel::Model,
+    rule_id: Option<&str>,
+    event_id: Option<&str>,
+    event_type: &str,
+    entity_id: &str,
+    recipient_kind: &str,
+    send_at: i64,
+    scheduled_for: Option<i64>,
+) -> (notification::ActiveModel, NewJob) {
     let id = ids::new("ntf");
     let mut job = send_job(&channel.organization_id, &channel.id, &channel.kind, &id);
     let now = now_ms();
     if send_at > now {
         job.run_at = DateTime::<Utc>::from_timestamp_millis(send_at);
     }
-    notification::Entity::insert(notification::ActiveModel {
-        id: Set(id.clone()),
+    let row = notification::ActiveModel {
+        id: Set(id),
         organization_id: Set(channel.organization_id.clone()),
         channel_id: Set(channel.id.clone()),
         rule_id: Set(rule_id.map(str::to_string)),
@@ -69,10 +178,22 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
         sent_at: Set(None),
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok((id, job))
+    };
+    (row, job)
+}
+
+/// Writes rows in one statement.
+async fn insert(
+    db: &impl ConnectionTrait,
+    rows: Vec<notification::ActiveModel>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    notification::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
 /// Marks a booking's pending reminders skipped (moved or cancelled).
@@ -97,7 +218,8 @@ async fn drop_reminders(
 async fn schedule_reminders(
     txn: &DatabaseTransaction,
     e: &EventRecord<'_>,
-    rules: &[(notification_rule::Model, notification_channel::Model)],
+    rules: &[&(notification_rule::Model, notification_channel::Model)],
+    rows: &mut Vec<notification::ActiveModel>,
 ) -> Result<Vec<NewJob>, DbErr> {
     let starts = e.data["starts_at"]
         .as_str()
@@ -108,12 +230,17 @@ async fn schedule_reminders(
         Some("cancelled" | "no_show" | "completed")
     );
     let mut jobs = Vec::new();
-    let existing = notification::Entity::find()
-        .filter(notification::Column::EntityId.eq(e.entity_id))
-        .filter(notification::Column::EventType.eq(REMINDER))
-        .filter(notification::Column::Status.eq(status::PENDING))
-        .all(txn)
-        .await?;
+    // A booking just made has no reminders yet.
+    let existing = if e.event_type == EventType::BookingCreated {
+        Vec::new()
+    } else {
+        notification::Entity::find()
+            .filter(notification::Column::EntityId.eq(e.entity_id))
+            .filter(notification::Column::EventType.eq(REMINDER))
+            .filter(notification::Column::Status.eq(status::PENDING))
+            .all(txn)
+            .await?
+    };
     let Some(starts) = starts.filter(|_| !cancelled && e.event_type != EventType::BookingCancelled)
     else {
         if !existing.is_empty() {
@@ -134,15 +261,14 @@ async fn schedule_reminders(
         .await?;
     }
     let now = now_ms();
-    for (rule, channel) in rules {
+    for (rule, channel) in rules.iter().map(|t| (&t.0, &t.1)) {
         let hours = i64::from(rule.remind_hours.unwrap_or(24));
         let send_at = starts - hours * 3_600_000;
         // Booked inside the reminder window: the confirmation is the reminder.
         if send_at <= now {
             continue;
         }
-        let (_, job) = create(
-            txn,
+        let (n, job) = row(
             channel,
             Some(&rule.id),
             Some(e.id),
@@ -151,8 +277,8 @@ async fn schedule_reminders(
             &rule.recipient,
             send_at,
             Some(starts),
-        )
-        .await?;
+        );
+        rows.push(n);
         jobs.push(job);
     }
     Ok(jobs)
@@ -180,56 +306,36 @@ impl Subscriber for NotificationSubscriber {
             return Ok(Vec::new());
         }
         let is_booking = e.event_type.entity_kind() == "booking";
-        let mut types = vec![e.event_type.as_str()];
-        if is_booking {
-            types.push(REMINDER);
-        }
-        let rules = notification_rule::Entity::find()
-            .filter(notification_rule::Column::OrganizationId.eq(e.org_id))
-            .filter(notification_rule::Column::EventType.is_in(types))
-            .filter(notification_rule::Column::Enabled.eq(true))
-            .all(txn)
-            .await?;
-        if rules.is_empty() && !is_booking {
-            return Ok(Vec::new());
-        }
-        let channel_ids: Vec<&str> = rules.iter().map(|r| r.channel_id.as_str()).collect();
-        let channels = if channel_ids.is_empty() {
-            Vec::new()
-        } else {
-            notification_channel::Entity::find()
-                .filter(notification_channel::Column::Id.is_in(channel_ids))
-                .filter(notification_channel::Column::Enabled.eq(true))
-                .all(txn)
-                .await?
-        };
+        let all = targets(txn, e.org_id).await?;
+        let event_type = e.event_type.as_str();
+        let mut rows = Vec::new();
         let mut jobs = Vec::new();
         let mut reminders = Vec::new();
-        for rule in rules {
-            let Some(ch) = channels.iter().find(|c| c.id == rule.channel_id) else {
-                continue;
-            };
-            if rule.event_type == REMINDER {
-                reminders.push((rule, ch.clone()));
-                continue;
+        for t in all.iter() {
+            let (rule, ch) = (&t.0, &t.1);
+            if is_booking && rule.event_type == REMINDER {
+                reminders.push(t);
+            } else if rule.event_type == event_type {
+                let (n, job) = row(
+                    ch,
+                    Some(&rule.id),
+                    Some(e.id),
+                    event_type,
+                    e.entity_id,
+                    &rule.recipient,
+                    now_ms(),
+                    None,
+                );
+                rows.push(n);
+                jobs.push(job);
             }
-            let (_, job) = create(
-                txn,
-                ch,
-                Some(&rule.id),
-                Some(e.id),
-                e.event_type.as_str(),
-                e.entity_id,
-                &rule.recipient,
-                now_ms(),
-                None,
-            )
-            .await?;
-            jobs.push(job);
         }
+        // Reminders are looked after even without reminder rules: a booking that moves
+        // or is cancelled drops the ones scheduled before a rule was paused.
         if is_booking {
-            jobs.extend(schedule_reminders(txn, e, &reminders).await?);
+            jobs.extend(schedule_reminders(txn, e, &reminders, &mut rows).await?);
         }
+        insert(txn, rows).await?;
         Ok(jobs)
     }
 
