@@ -20,10 +20,14 @@ struct Got {
     path: String,
     headers: HeaderMap,
     body: String,
+    at: std::time::Instant,
 }
 
-/// One fake for every provider: `/{provider}/{answer}`; the answer is the status code
-/// to reply with (Discord's 200 carries a message object, Twilio's 201 a message SID).
+/// One fake for every provider: `/{provider}/{status}[/{status}...]/...`: the n-th
+/// request to a path gets the n-th status (the last one from then on); a `/slow/`
+/// segment makes each answer take 300 ms. Discord's 200
+/// carries a message object, Twilio's 201 a message SID; a 429 says when to come back
+/// the way each provider does.
 #[derive(Clone, Default)]
 struct Fake {
     got: Arc<Mutex<Vec<Got>>>,
@@ -36,13 +40,29 @@ impl Fake {
         let handler = move |Path(rest): Path<String>, headers: HeaderMap, body: Bytes| {
             let state = state.clone();
             async move {
-                let code: u16 = rest.rsplit('/').find_map(|s| s.parse().ok()).unwrap_or(200);
-                state.got.lock().unwrap().push(Got {
-                    path: rest.clone(),
-                    headers,
-                    body: String::from_utf8_lossy(&body).into_owned(),
-                });
+                let codes: Vec<u16> = rest.split('/').filter_map(|s| s.parse().ok()).collect();
+                let seen = {
+                    let mut got = state.got.lock().unwrap();
+                    let seen = got.iter().filter(|g| g.path == rest).count();
+                    got.push(Got {
+                        path: rest.clone(),
+                        headers,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                        at: std::time::Instant::now(),
+                    });
+                    seen
+                };
+                let code = codes.get(seen).or(codes.last()).copied().unwrap_or(200);
+                if rest.contains("/slow/") {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
                 let status = AxStatus::from_u16(code).unwrap();
+                let mut reply = HeaderMap::new();
+                if code == 429 {
+                    reply.insert("retry-after", "1".parse().unwrap());
+                    reply.insert("x-ratelimit-remaining", "0".parse().unwrap());
+                    reply.insert("x-ratelimit-reset-after", "1".parse().unwrap());
+                }
                 let body = match (rest.split('/').next(), code) {
                     (Some("slack"), 200) => "ok".to_string(),
                     (Some("slack"), 404) => "no_service".to_string(),
@@ -51,9 +71,13 @@ impl Fake {
                         r#"{"message":"Unknown Webhook","code":10015}"#.to_string()
                     }
                     (Some("twilio"), 201) => r#"{"sid":"SM0123","status":"queued"}"#.to_string(),
+                    (Some("discord"), 429) => {
+                        r#"{"message":"You are being rate limited.","retry_after":1.0,"global":false}"#.to_string()
+                    }
+                    (_, 429) => "rate_limited".to_string(),
                     _ => "internal_error".to_string(),
                 };
-                (status, body)
+                (status, reply, body)
             }
         };
         let app = axum::Router::new().route("/{*rest}", axum::routing::post(handler));
@@ -699,4 +723,146 @@ async fn a_guest_who_opts_out_on_the_manage_page_gets_no_reminder() {
     })
     .await;
     assert!(fake.requests("twilio").is_empty());
+}
+
+#[tokio::test]
+async fn a_429_is_waited_out_as_the_provider_asks_then_the_message_goes() {
+    let (fake, url) = Fake::start().await;
+    let Some(app) = app(None).await else {
+        return;
+    };
+    channel(
+        &app,
+        &[
+            ("input[kind]", "slack"),
+            ("input[name]", "Busy Slack"),
+            ("input[secret]", &format!("{url}/slack/429/200")),
+        ],
+    )
+    .await;
+    channel(
+        &app,
+        &[
+            ("input[kind]", "discord"),
+            ("input[name]", "Busy Discord"),
+            ("input[secret]", &format!("{url}/discord/429/200")),
+        ],
+    )
+    .await;
+    book(&app, 7).await;
+    app.eventually(
+        "both sent after their 429",
+        Duration::from_secs(20),
+        || async {
+            log(&app)
+                .await
+                .iter()
+                .filter(|n| n["event_type"] == "booking.created" && n["status"] == "sent")
+                .count()
+                == 2
+        },
+    )
+    .await;
+    for provider in ["slack", "discord"] {
+        let got = fake.requests(provider);
+        assert_eq!(got.len(), 2, "{provider}: one refused, one accepted");
+        let waited = got[1].at - got[0].at;
+        assert!(
+            waited >= Duration::from_millis(950),
+            "{provider} retried after {waited:?}"
+        );
+    }
+    for n in log(&app)
+        .await
+        .iter()
+        .filter(|n| n["event_type"] == "booking.created")
+    {
+        assert_eq!(n["attempts"], 2, "{n}");
+    }
+    let (_, channels) = app.post("/rpc/notifications/channels", &[]).await;
+    for c in channels.as_array().unwrap() {
+        assert_eq!(
+            c["health"], "healthy",
+            "a success after the wait clears it: {c}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_go_exactly_once_with_two_servers_and_one_killed_mid_burst() {
+    let (fake, url) = Fake::start().await;
+    // Each text takes 300 ms, so the kill lands while messages are in flight.
+    let twilio = format!("{url}/twilio/slow/201");
+    // Workers run only in the two child processes.
+    let Some(app) = TestApp::spawn_with(|c| {
+        c.jobs_enabled = false;
+        c.outbound_allow = "127.0.0.0/8".into();
+    })
+    .await
+    else {
+        return;
+    };
+    app.sign_in().await;
+    let sid = format!("AC{}", "0123456789abcdef".repeat(2));
+    channel(
+        &app,
+        &[
+            ("input[kind]", "twilio"),
+            ("input[name]", "SMS"),
+            ("input[secret]", "twilio-auth-token"),
+            ("input[account_sid]", &sid),
+            ("input[from]", "+14155550100"),
+        ],
+    )
+    .await;
+    // The demo guest needs a number in international form to be texted.
+    app.exec("UPDATE clients SET phone = '+33612345678'").await;
+    let n = 20;
+    for day in 0..n {
+        book(&app, 3 + day).await;
+    }
+    let reminders = "SELECT COUNT(*) AS n FROM notifications WHERE event_type = 'booking.reminder'";
+    assert_eq!(app.scalar(reminders).await, n);
+    // Every reminder comes due at once.
+    app.exec("UPDATE jobs SET run_at = 0 WHERE kind = 'notify.send'")
+        .await;
+    let env = [
+        ("HITCH_OUTBOUND_ALLOW", "127.0.0.0/8"),
+        ("HITCH_TWILIO_API_BASE", twilio.as_str()),
+    ];
+    let mut first = app.spawn_process(&env);
+    let _second = app.spawn_process(&env);
+    app.eventually("the burst to start", Duration::from_secs(30), || async {
+        !fake.requests("twilio").is_empty()
+    })
+    .await;
+    first.kill9();
+    // The survivor finishes the rest; what the killed one held waits for its lease.
+    let done = "SELECT COUNT(*) AS n FROM notifications WHERE event_type = 'booking.reminder' AND status IN ('sent', 'failed')";
+    app.eventually(
+        "every reminder settled",
+        Duration::from_secs(60),
+        || async { app.scalar(done).await == n },
+    )
+    .await;
+    let sent = app
+        .scalar("SELECT COUNT(*) AS n FROM notifications WHERE event_type = 'booking.reminder' AND status = 'sent'")
+        .await;
+    let unknown = app
+        .scalar("SELECT COUNT(*) AS n FROM notifications WHERE event_type = 'booking.reminder' AND status = 'failed' AND last_error LIKE 'The process stopped while sending%'")
+        .await;
+    assert_eq!(sent + unknown, n, "every reminder sent, or marked unknown");
+    let bodies: Vec<String> = fake
+        .requests("twilio")
+        .iter()
+        .map(|g| {
+            url::form_urlencoded::parse(g.body.as_bytes())
+                .find(|(k, _)| k == "Body")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    let unique: std::collections::HashSet<&String> = bodies.iter().collect();
+    assert_eq!(unique.len(), bodies.len(), "a reminder was texted twice");
+    assert!(bodies.len() as i64 >= sent && bodies.len() as i64 <= n);
 }

@@ -29,7 +29,9 @@ pub use subscriber::NotificationSubscriber;
 
 /// The job kind that sends one notification.
 pub const KIND: &str = "notify.send";
-const JOB_TIMEOUT: Duration = Duration::from_secs(60);
+/// Every provider call times out within 20 s; a process killed mid-send leaves its
+/// messages leased for this plus the runner's grace, then another process takes them.
+const JOB_TIMEOUT: Duration = Duration::from_secs(30);
 /// Real sends are counted on the row; the job may also wait for a rate limit or an
 /// open circuit, which costs no send.
 const JOB_MAX_ATTEMPTS: i32 = 50;

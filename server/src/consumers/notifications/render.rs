@@ -3,7 +3,6 @@
 //! for the channel they go to (HTML for email, mrkdwn for Slack, markdown and mentions
 //! for Discord, nothing for SMS and plain text); the template's own text is trusted.
 use std::fmt::Write as _;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{LazyLock, RwLock};
 
 use app::model::money::format_amount;
@@ -165,10 +164,10 @@ pub fn escape_text(escape: Escape, text: &str) -> String {
     }
 }
 
+/// The cache name of a source: its SHA-256, so two organizations' templates can never
+/// share a compiled entry.
 fn key(source: &str) -> String {
-    let mut h = DefaultHasher::new();
-    source.hash(&mut h);
-    format!("t{:016x}{}", h.finish(), source.len())
+    crate::platform::hash::sha256_hex(source)
 }
 
 /// Renders `source` with `ctx`, compiling it once per process.
