@@ -7,7 +7,10 @@ day to day: compare ratios, not absolute figures), then the server's peak RSS.
 The webhook scenario writes clients through the REST API while one endpoint,
 subscribed to `client.created`, points at a local receiver answering 204; it reports
 the API's intake rate, deliveries per second end to end (first write to last
-delivery), their ratio, and event-to-first-attempt p50/p99.
+delivery), their ratio, and event-to-first-attempt p50/p99. The notification scenario
+then repeats the writes with the endpoint off and a Discord channel (rule on
+`client.created`) pointing at a local receiver, and reports its deliveries per second
+and their ratio to the webhook figure of the same run.
 
 Usage: end2end/tools/bench.py [--seconds N] [--backends sqlite,postgres] [--out FILE]
 (`make bench` builds the release binary and installs wrk first.)
@@ -27,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -288,7 +292,7 @@ end
 
     # Webhook deliveries end to end: API writes from 32 connections, one endpoint.
     receiver = Receiver()
-    server.api("POST", "/api/v1/webhook-endpoints", {
+    endpoint = server.api("POST", "/api/v1/webhook-endpoints", {
         "url": f"http://127.0.0.1:{receiver.port}/hook", "event_types": ["client.created"]})
     time.sleep(0.5)
     first_write = time.time()
@@ -316,6 +320,47 @@ end
         "repeats": len(receiver.arrivals) - delivered,
         "intake_rps": intake["rps"],
         "delivered_over_intake": deliveries_rps / intake["rps"] if intake["rps"] else None,
+        "writes": expected,
+        "last_delivery_after_s": last - first_write,
+    }
+
+    # Notifications end to end: the same writes, now to a Discord channel with a rule on
+    # client.created (the webhook endpoint is turned off so the two do not share workers).
+    server.api("PATCH", f"/api/v1/webhook-endpoints/{endpoint['id']}", {"enabled": False})
+    chat = Receiver()
+
+    def rpc(path, fields):
+        req = urllib.request.Request(base + path, data=urllib.parse.urlencode(fields).encode(),
+                                     headers={"Cookie": cookie, "Accept": "application/json"})
+        return json.loads(urllib.request.urlopen(req).read() or b"null")
+
+    channel = rpc("/rpc/notifications/channels/create", {
+        "input[kind]": "discord", "input[name]": "Bench",
+        "input[secret]": f"http://127.0.0.1:{chat.port}/api/webhooks/1/bench"})
+    rpc("/rpc/notifications/rules/create", {
+        "input[event_type]": "client.created", "input[channel_id]": channel["id"],
+        "input[recipient]": "team"})
+    time.sleep(0.5)
+    first_write = time.time()
+    intake = wrk(base, min(seconds, 5), connections=32, script=client_lua, headers=[auth])
+    expected = intake["requests"] - intake["errors"]
+    deadline = time.time() + 180
+    while len(chat.arrivals) < expected and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    arrivals = [a for _, a, _ in chat.arrivals]
+    delivered = len(arrivals)
+    last = max(arrivals, default=first_write)
+    rate = delivered / max(last - first_write, 1e-6)
+    results["notification_deliveries"] = {
+        "rps": rate,
+        "p50_ms": None,
+        "p99_ms": None,
+        "requests": delivered,
+        "errors": max(expected - delivered, 0),
+        "intake_rps": intake["rps"],
+        "delivered_over_intake": rate / intake["rps"] if intake["rps"] else None,
+        "over_webhooks": rate / deliveries_rps if deliveries_rps else None,
         "writes": expected,
         "last_delivery_after_s": last - first_write,
     }
@@ -351,6 +396,10 @@ def main():
                 note = (f"intake {r['intake_rps']:.0f}/s, delivered/intake {r['delivered_over_intake']:.2f}, "
                         f"{r['requests']}/{r['writes']} delivered, last after {r['last_delivery_after_s']:.1f} s; "
                         f"p50/p99 = event to first attempt")
+            elif name == "notification_deliveries":
+                note = (f"intake {r['intake_rps']:.0f}/s, delivered/intake {r['delivered_over_intake']:.2f}, "
+                        f"{r['over_webhooks']:.2f} x webhook deliveries, {r['requests']}/{r['writes']} delivered, "
+                        f"last after {r['last_delivery_after_s']:.1f} s")
             elif r.get("errors"):
                 note = f"{r['errors']} non-2xx"
             if name == "bookings_page":

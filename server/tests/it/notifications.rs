@@ -866,3 +866,90 @@ async fn reminders_go_exactly_once_with_two_servers_and_one_killed_mid_burst() {
     assert_eq!(unique.len(), bodies.len(), "a reminder was texted twice");
     assert!(bodies.len() as i64 >= sent && bodies.len() as i64 <= n);
 }
+
+#[tokio::test]
+async fn a_monthly_quota_skips_further_messages_and_says_so() {
+    let (fake, url) = Fake::start().await;
+    let Some(app) = app(None).await else {
+        return;
+    };
+    let c = channel(
+        &app,
+        &[
+            ("input[kind]", "discord"),
+            ("input[name]", "Small plan"),
+            ("input[secret]", &format!("{url}/discord/200")),
+            ("input[monthly_quota]", "1"),
+        ],
+    )
+    .await;
+    let id = c["id"].as_str().unwrap();
+    let (_, first) = app
+        .post("/rpc/notifications/channels/test", &[("id", id)])
+        .await;
+    assert_eq!(first["status"], "sent", "{first}");
+    let (_, second) = app
+        .post("/rpc/notifications/channels/test", &[("id", id)])
+        .await;
+    assert_eq!(second["status"], "skipped", "{second}");
+    assert!(
+        second["detail"].as_str().unwrap().contains("quota reached"),
+        "{second}"
+    );
+    assert_eq!(fake.requests("discord").len(), 1);
+    // A booking still goes through; its message is skipped, not lost silently.
+    book(&app, 8).await;
+    app.eventually(
+        "the booking's message skipped",
+        Duration::from_secs(10),
+        || async {
+            log(&app)
+                .await
+                .iter()
+                .any(|n| n["event_type"] == "booking.created" && n["status"] == "skipped")
+        },
+    )
+    .await;
+    let (_, channels) = app.post("/rpc/notifications/channels", &[]).await;
+    assert_eq!(channels[0]["health"], "quota_reached", "{channels}");
+    assert_eq!(channels[0]["sent_this_month"], 1);
+}
+
+#[tokio::test]
+async fn five_failures_in_a_row_open_the_circuit() {
+    let (fake, url) = Fake::start().await;
+    let Some(app) = app(None).await else {
+        return;
+    };
+    channel(
+        &app,
+        &[
+            ("input[kind]", "discord"),
+            ("input[name]", "Down"),
+            ("input[secret]", &format!("{url}/discord/503")),
+        ],
+    )
+    .await;
+    for day in 0..6 {
+        book(&app, 10 + day).await;
+    }
+    app.eventually("the circuit open", Duration::from_secs(20), || async {
+        let (_, channels) = app.post("/rpc/notifications/channels", &[]).await;
+        channels[0]["health"] == "failing"
+    })
+    .await;
+    // Once open, nothing more reaches Discord (only sends already under way when it
+    // opened, at most the channel's 4 in flight, may still arrive).
+    let at_open = fake.requests("discord").len();
+    assert!((5..=8).contains(&at_open), "{at_open} requests");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(fake.requests("discord").len(), at_open);
+    let (_, channels) = app.post("/rpc/notifications/channels", &[]).await;
+    assert!(
+        channels[0]["health_detail"]
+            .as_str()
+            .unwrap()
+            .contains("5 failures in a row"),
+        "{channels}"
+    );
+}

@@ -433,25 +433,34 @@ async fn write_outcome(
                 );
         }
         Verdict::Retry => {
-            let failures = ch.consecutive_failures + 1;
-            let pause = if failures >= CIRCUIT_AFTER {
-                Some(now + CIRCUIT_OPEN.as_millis() as i64)
-            } else {
-                o.retry_after.map(|d| now + d.as_millis() as i64)
-            };
+            // Counted in SQL: several sends of one channel may fail at the same moment.
             update = update
                 .col_expr(
                     notification_channel::Column::ConsecutiveFailures,
-                    Expr::value(failures),
+                    Expr::col(notification_channel::Column::ConsecutiveFailures).add(1),
                 )
                 .col_expr(
                     notification_channel::Column::LastFailureAt,
                     Expr::value(now),
-                )
+                );
+            if let Some(d) = o.retry_after {
+                update = update.col_expr(
+                    notification_channel::Column::PausedUntil,
+                    Expr::value(now + d.as_millis() as i64),
+                );
+            }
+            update.exec(conn).await?;
+            // The failure that makes it CIRCUIT_AFTER in a row opens the circuit.
+            notification_channel::Entity::update_many()
                 .col_expr(
                     notification_channel::Column::PausedUntil,
-                    Expr::value(pause),
-                );
+                    Expr::value(now + CIRCUIT_OPEN.as_millis() as i64),
+                )
+                .filter(notification_channel::Column::Id.eq(&ch.id))
+                .filter(notification_channel::Column::ConsecutiveFailures.gte(CIRCUIT_AFTER))
+                .exec(conn)
+                .await?;
+            return Ok(false);
         }
         // This message was refused; the channel itself works.
         Verdict::Failed => {
