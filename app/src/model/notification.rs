@@ -26,10 +26,10 @@ pub const FAMILIES: [(&str, &str); 4] = [
 
 /// Who a rule sends to: (stored name, label).
 pub const RECIPIENTS: [(&str, &str); 4] = [
-    ("team", "The team (the channel itself, or its team address)"),
+    ("team", "The team"),
     ("guest", "The booking's guest"),
     ("client", "The invoice's client"),
-    ("managers", "The organization's managers"),
+    ("managers", "Managers (email)"),
 ];
 
 /// Reminders are not a domain event; rules and templates use this name for them.

@@ -317,7 +317,8 @@ impl NotificationsService {
         let names = self.channel_names(&user.org_id).await?;
         Ok(notification_rule::Entity::find()
             .filter(notification_rule::Column::OrganizationId.eq(&user.org_id))
-            .order_by_asc(notification_rule::Column::CreatedAt)
+            .order_by_asc(notification_rule::Column::ChannelId)
+            .order_by_asc(notification_rule::Column::EventType)
             .all(&self.db)
             .await
             .or_internal()?
