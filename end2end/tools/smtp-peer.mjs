@@ -2,6 +2,9 @@
 // receives with `mailparser` and any calendar attachment with `ical.js`.
 // Prints `LISTENING <port>` once ready, then one JSON line per message received.
 // Usage: node end2end/tools/smtp-peer.mjs [user password]
+// With SMTP_TLS=implicit or SMTP_TLS=starttls (and SMTP_TLS_KEY, SMTP_TLS_CERT files)
+// it speaks TLS from the first byte, or offers STARTTLS and requires it.
+import fs from 'node:fs';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser } from 'mailparser';
 import ICAL from 'ical.js';
@@ -21,20 +24,31 @@ function calendar(text) {
   };
 }
 
+const tls = process.env.SMTP_TLS;
+const keys = tls
+  ? { key: fs.readFileSync(process.env.SMTP_TLS_KEY), cert: fs.readFileSync(process.env.SMTP_TLS_CERT) }
+  : {};
 const server = new SMTPServer({
-  secure: false,
-  disabledCommands: ['STARTTLS'],
+  ...keys,
+  secure: tls === 'implicit',
+  disabledCommands: tls ? [] : ['STARTTLS'],
   authOptional: !user,
-  allowInsecureAuth: true,
+  // Without TLS (a local relay) credentials may cross in the clear; with it, never.
+  allowInsecureAuth: !tls,
   onAuth(auth, _session, callback) {
     if (auth.username === user && auth.password === password) return callback(null, { user });
     return callback(new Error('Invalid username or password'));
+  },
+  onMailFrom(_address, session, callback) {
+    if (tls === 'starttls' && !session.secure) return callback(new Error('Must issue a STARTTLS command first'));
+    return callback();
   },
   async onData(stream, session, callback) {
     try {
       const mail = await simpleParser(stream);
       const out = {
         envelope_to: session.envelope.rcptTo.map((r) => r.address),
+        secure: Boolean(session.secure),
         from: mail.from?.text,
         to: mail.to?.text,
         subject: mail.subject,

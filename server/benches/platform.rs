@@ -347,6 +347,7 @@ async fn notifications_outbox(config: &Config, db: &DatabaseConnection, org_id: 
         public_url: config.public_url.clone(),
         twilio_api_base: config.twilio_api_base.clone(),
         sendgrid_api_base: config.sendgrid_api_base.clone(),
+        smtp_roots: None,
         outbox: Arc::default(),
     };
     let hub = Hub::local();

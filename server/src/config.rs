@@ -60,6 +60,8 @@ pub struct Config {
     pub twilio_api_base: String,
     /// SendGrid's API, for email notifications (a local fake's address in tests).
     pub sendgrid_api_base: String,
+    /// Extra root certificate(s), PEM, trusted for SMTP TLS: a relay with its own CA.
+    pub smtp_ca_file: Option<PathBuf>,
     /// Hours a payment link stays payable: Stripe accepts 1 to 24 (at least 30 minutes).
     pub stripe_link_hours: i64,
     /// Minutes between reconciliation sweeps that ask Stripe about unsettled links.
@@ -117,6 +119,7 @@ impl Default for Config {
             stripe_api_base: "https://api.stripe.com".into(),
             twilio_api_base: "https://api.twilio.com".into(),
             sendgrid_api_base: "https://api.sendgrid.com".into(),
+            smtp_ca_file: None,
             stripe_link_hours: 24,
             stripe_reconcile_minutes: 5,
         }
@@ -219,6 +222,7 @@ impl Config {
         }
         self.outbound_policy()?;
         self.trusted_proxies()?;
+        self.smtp_roots()?;
         if !(1..=60).contains(&self.webhook_timeout_seconds) {
             return Err(ConfigError::Invalid {
                 setting: "HITCH_WEBHOOK_TIMEOUT_SECONDS",
@@ -293,6 +297,24 @@ impl Config {
 
     /// The vault's master keys. Production needs `HITCH_MASTER_KEY` or
     /// `HITCH_MASTER_KEY_FILE`; development falls back to a generated `.hitch/master.key`.
+    /// The PEM of `smtp_ca_file`, checked to hold a certificate.
+    pub fn smtp_roots(&self) -> Result<Option<Vec<u8>>, ConfigError> {
+        let Some(path) = &self.smtp_ca_file else {
+            return Ok(None);
+        };
+        let pem = std::fs::read(path).map_err(|e| ConfigError::Invalid {
+            setting: "HITCH_SMTP_CA_FILE",
+            problem: format!("cannot read {}: {e}", path.display()),
+        })?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_SMTP_CA_FILE",
+                problem: format!("{} holds no PEM certificate", path.display()),
+            });
+        }
+        Ok(Some(pem))
+    }
+
     pub fn keyring(&self) -> Result<crate::vault::Keyring, ConfigError> {
         use crate::vault::keyring::KeyError;
         use crate::vault::{Keyring, MasterKey};

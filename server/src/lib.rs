@@ -124,6 +124,7 @@ impl Platform {
             public_url: config.public_url.clone(),
             twilio_api_base: config.twilio_api_base.clone(),
             sendgrid_api_base: config.sendgrid_api_base.clone(),
+            smtp_roots: config.smtp_roots()?.map(Arc::new),
             outbox: Arc::default(),
         };
         // Every consumer of domain events, in the order they see each event.

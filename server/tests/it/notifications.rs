@@ -392,10 +392,15 @@ struct SmtpPeer {
 
 impl SmtpPeer {
     fn start(user: &str, password: &str) -> SmtpPeer {
+        Self::start_with(user, password, &[])
+    }
+
+    fn start_with(user: &str, password: &str, env: &[(&str, String)]) -> SmtpPeer {
         use std::io::BufRead;
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let mut child = std::process::Command::new("node")
             .args(["end2end/tools/smtp-peer.mjs", user, password])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .current_dir(root)
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -431,15 +436,25 @@ impl Drop for SmtpPeer {
 }
 
 async fn smtp_channel(app: &TestApp, port: u16, password: &str) -> Value {
+    smtp_channel_on(app, "127.0.0.1", port, "plain", password).await
+}
+
+async fn smtp_channel_on(
+    app: &TestApp,
+    host: &str,
+    port: u16,
+    security: &str,
+    password: &str,
+) -> Value {
     let port = port.to_string();
     channel(
         app,
         &[
             ("input[kind]", "smtp"),
             ("input[name]", "Guest email"),
-            ("input[host]", "127.0.0.1"),
+            ("input[host]", host),
             ("input[port]", &port),
-            ("input[security]", "plain"),
+            ("input[security]", security),
             ("input[username]", "desk"),
             ("input[secret]", password),
             ("input[from]", "desk@bistro.example"),
@@ -949,7 +964,143 @@ async fn five_failures_in_a_row_open_the_circuit() {
         channels[0]["health_detail"]
             .as_str()
             .unwrap()
-            .contains("5 failures in a row"),
+            .contains(" failures in a row; paused"),
         "{channels}"
     );
+}
+
+/// A CA and a `localhost` certificate it signed, made with the openssl command line.
+fn certificates(dir: &std::path::Path) -> (String, String, String) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=Hitch test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "smtp.key",
+        "-out",
+        "smtp.csr",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "smtp.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "smtp.pem",
+    ]);
+    let p = |f: &str| dir.join(f).display().to_string();
+    (p("ca.pem"), p("smtp.key"), p("smtp.pem"))
+}
+
+#[tokio::test]
+async fn email_goes_over_implicit_tls_and_starttls_to_a_server_with_its_own_ca() {
+    let dir = std::env::temp_dir().join(format!("hitch-smtp-tls-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, key, cert) = certificates(&dir);
+    for mode in ["implicit", "starttls"] {
+        let peer = SmtpPeer::start_with(
+            "desk",
+            "s3cret",
+            &[
+                ("SMTP_TLS", mode.to_string()),
+                ("SMTP_TLS_KEY", key.clone()),
+                ("SMTP_TLS_CERT", cert.clone()),
+            ],
+        );
+        let ca = ca.clone();
+        let Some(app) = TestApp::spawn_with(move |c| {
+            c.outbound_allow = "127.0.0.0/8".into();
+            c.smtp_ca_file = Some(ca.into());
+        })
+        .await
+        else {
+            return;
+        };
+        app.sign_in().await;
+        let security = if mode == "implicit" {
+            "tls"
+        } else {
+            "starttls"
+        };
+        let c = smtp_channel_on(&app, "localhost", peer.port, security, "s3cret").await;
+        let (status, test) = app
+            .post(
+                "/rpc/notifications/channels/test",
+                &[("id", c["id"].as_str().unwrap())],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{test}");
+        assert_eq!(test["status"], "sent", "{mode}: {test}");
+        let got = peer.received();
+        assert_eq!(got.len(), 1, "{mode}");
+        assert_eq!(
+            got[0]["secure"], true,
+            "{mode}: the message crossed encrypted"
+        );
+    }
+    // Without the CA, the same server is not trusted: nothing is sent in the clear.
+    let peer = SmtpPeer::start_with(
+        "desk",
+        "s3cret",
+        &[
+            ("SMTP_TLS", "implicit".to_string()),
+            ("SMTP_TLS_KEY", key),
+            ("SMTP_TLS_CERT", cert),
+        ],
+    );
+    let Some(app) = app(None).await else { return };
+    let c = smtp_channel_on(&app, "localhost", peer.port, "tls", "s3cret").await;
+    let (_, test) = app
+        .post(
+            "/rpc/notifications/channels/test",
+            &[("id", c["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_ne!(test["status"], "sent", "{test}");
+    assert!(peer.received().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
 }

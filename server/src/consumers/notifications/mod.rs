@@ -73,6 +73,8 @@ pub struct Deps {
     pub public_url: String,
     pub twilio_api_base: String,
     pub sendgrid_api_base: String,
+    /// Extra roots (PEM) trusted for SMTP TLS, besides the public web PKI.
+    pub smtp_roots: Option<Arc<Vec<u8>>>,
     /// Set once the outbox exists (it owns this consumer): failures become events.
     pub outbox: Arc<OnceLock<WeakOutbox>>,
 }

@@ -294,6 +294,7 @@ impl Send {
                         password: secret,
                         from: &s.from,
                         from_name: &s.from_name,
+                        roots: self.deps.smtp_roots.as_deref().map(Vec::as_slice),
                     },
                     to,
                     m,

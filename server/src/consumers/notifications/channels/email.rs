@@ -9,7 +9,7 @@ use base64::Engine;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::json;
 
@@ -25,6 +25,8 @@ pub struct Smtp<'a> {
     pub password: &'a str,
     pub from: &'a str,
     pub from_name: &'a str,
+    /// Extra roots (PEM) to trust besides the public ones.
+    pub roots: Option<&'a [u8]>,
 }
 
 /// Header text on one line: a template value cannot add a header.
@@ -113,7 +115,21 @@ pub async fn send_smtp(
             .port(port)
             .timeout(Some(Duration::from_secs(20)));
     if s.security != "plain" {
-        let params = match TlsParameters::new(s.host.to_string()) {
+        let mut params = TlsParameters::builder(s.host.to_string());
+        if let Some(pem) = s.roots {
+            match Certificate::from_pem(pem) {
+                Ok(c) => params = params.add_root_certificate(c),
+                Err(e) => {
+                    return Outcome::failed(
+                        Verdict::Broken,
+                        None,
+                        None,
+                        format!("the extra SMTP root certificate is unusable: {e}"),
+                    );
+                }
+            }
+        }
+        let params = match params.build_rustls() {
             Ok(p) => p,
             Err(e) => {
                 return Outcome::failed(
