@@ -21,6 +21,15 @@ impl<T> Page<T> {
     }
 }
 
+/// No list goes this deep; a larger number asked for is read as this page, so the
+/// offset arithmetic below it can never overflow.
+pub const MAX_PAGE: u64 = 1_000_000;
+
+/// A page number from a request, within `1..=MAX_PAGE`.
+pub fn clamp_page(page: u64) -> u64 {
+    page.clamp(1, MAX_PAGE)
+}
+
 /// Reads a 1-based page number from a query string value; anything odd becomes page 1.
 pub fn parse_page(raw: Option<&str>) -> u64 {
     raw.and_then(|p| p.trim().parse::<u64>().ok())

@@ -208,7 +208,7 @@ impl BookingsPort for BookingsService {
         // The busiest page: the time zone and currency come with the user, which saves
         // reading the organization again.
         let tz = tz_named(&user.time_zone);
-        let page = filter.page.max(1);
+        let page = app::model::page::clamp_page(filter.page);
         let cond = Condition::all()
             .add(booking::Column::OrganizationId.eq(&user.org_id))
             .add(filter_range(filter, tz)?);
@@ -241,7 +241,7 @@ impl BookingsPort for BookingsService {
             .order_by_asc(booking::Column::StartsAt)
             .order_by_asc(booking::Column::Id)
             .limit(PER_PAGE)
-            .offset((page - 1) * PER_PAGE)
+            .offset((page - 1).saturating_mul(PER_PAGE))
             .into_model()
             .all(&self.db)
             .await

@@ -59,7 +59,7 @@ impl ClientsPort for ClientsService {
             .order_by_asc(client::Column::Id)
             .paginate(&self.db, PER_PAGE);
         let total = pages.num_items().await.or_internal()?;
-        let page = page.max(1);
+        let page = app::model::page::clamp_page(page);
         let items = pages
             .fetch_page(page - 1)
             .await

@@ -103,7 +103,7 @@ impl InvoicesPort for InvoicesService {
             .order_by_desc(invoice::Column::Id)
             .paginate(&self.db, PER_PAGE);
         let total = pages.num_items().await.or_internal()?;
-        let page = page.max(1);
+        let page = app::model::page::clamp_page(page);
         let rows = pages.fetch_page(page - 1).await.or_internal()?;
         let ids: Vec<&str> = rows.iter().map(|i| i.client_id.as_str()).collect();
         let names: HashMap<String, String> = client::Entity::find()

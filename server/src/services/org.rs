@@ -98,7 +98,7 @@ impl OrgPort for OrgService {
             .order_by_desc(audit_log::Column::Id)
             .paginate(&self.db, per_page);
         let total = pages.num_items().await.or_internal()?;
-        let page = page.max(1);
+        let page = app::model::page::clamp_page(page);
         let items = pages.fetch_page(page - 1).await.or_internal()?;
         Ok(Page {
             items: items

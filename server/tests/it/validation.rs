@@ -215,3 +215,26 @@ async fn client_form_reports_each_bad_field() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_fields(&body), ["name", "email"]);
 }
+
+#[tokio::test]
+async fn an_absurd_page_number_is_an_empty_page_not_an_error() {
+    let Some(app) = crate::support::TestApp::spawn_signed_in().await else {
+        return;
+    };
+    let huge = u64::MAX.to_string();
+    for (path, field) in [
+        ("/rpc/bookings/list", "filter[page]"),
+        ("/rpc/clients/list", "page"),
+        ("/rpc/invoices/list", "page"),
+        ("/rpc/webhooks/deliveries", "filter[page]"),
+        ("/rpc/notifications/log", "filter[page]"),
+    ] {
+        let mut form = vec![(field, huge.as_str())];
+        if path == "/rpc/clients/list" {
+            form.push(("query", ""));
+        }
+        let (status, body) = app.post(path, &form).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{path}: {body}");
+        assert_eq!(body["items"], serde_json::json!([]), "{path}: {body}");
+    }
+}

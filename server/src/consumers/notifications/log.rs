@@ -51,10 +51,10 @@ impl NotificationsService {
             q = q.filter(notification::Column::ChannelId.eq(c));
         }
         let total = q.clone().count(&self.db).await.or_internal()?;
-        let page = f.page.max(1);
+        let page = app::model::page::clamp_page(f.page);
         let rows = q
             .order_by_desc(notification::Column::Id)
-            .offset((page - 1) * PAGE_SIZE)
+            .offset((page - 1).saturating_mul(PAGE_SIZE))
             .limit(PAGE_SIZE)
             .all(&self.db)
             .await

@@ -44,11 +44,11 @@ impl WebhooksService {
     ) -> AppResult<Page<DeliveryView>> {
         let o = org::load(&self.db, &user.org_id).await?;
         let tz = org::tz(&o);
-        let page = f.page.max(1);
+        let page = app::model::page::clamp_page(f.page);
         let q = self.filtered(user, f, tz).await?;
         let total = q.clone().count(&self.db).await.or_internal()?;
         let rows = q
-            .offset((page - 1) * PER_PAGE)
+            .offset((page - 1).saturating_mul(PER_PAGE))
             .limit(PER_PAGE)
             .all(&self.db)
             .await
