@@ -1104,3 +1104,115 @@ async fn email_goes_over_implicit_tls_and_starttls_to_a_server_with_its_own_ca()
     assert!(peer.received().is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_reminder_moves_with_its_booking_and_a_failed_message_can_be_retried() {
+    let (fake, url) = Fake::start().await;
+    // Twilio refuses the first text (400, e.g. a number it cannot reach), then accepts.
+    let base = format!("{url}/twilio/400/201");
+    let Some(app) = TestApp::spawn_with(move |c| {
+        c.outbound_allow = "127.0.0.0/8".into();
+        c.twilio_api_base = base;
+    })
+    .await
+    else {
+        return;
+    };
+    app.sign_in().await;
+    app.exec("UPDATE clients SET phone = '+33612345678'").await;
+    let sid = format!("AC{}", "0123456789abcdef".repeat(2));
+    channel(
+        &app,
+        &[
+            ("input[kind]", "twilio"),
+            ("input[name]", "SMS"),
+            ("input[secret]", "twilio-auth-token"),
+            ("input[account_sid]", &sid),
+            ("input[from]", "+14155550100"),
+        ],
+    )
+    .await;
+    let resource = app.resource("Terrace", 8).await;
+    let client = app.a_client().await;
+    let day = future_date(5);
+    let (_, created) = app
+        .post(
+            "/rpc/bookings/create",
+            &booking_form(&resource, &client, &day, "19:00", "21:00", "2"),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let send_at = |status: &'static str| {
+        format!(
+            "SELECT send_at AS n FROM notifications WHERE entity_id = '{id}' AND event_type = 'booking.reminder' AND status = '{status}'"
+        )
+    };
+    let first = app.scalar(&send_at("pending")).await;
+
+    // Two hours later the same day: the reminder follows, the old one is set aside.
+    let later = future_date(5);
+    let mut form = booking_form(&resource, &client, &later, "21:00", "23:00", "2");
+    form.push(("id", &id));
+    form.push(("revision", "1"));
+    let (status, moved) = app.post("/rpc/bookings/update", &form).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(app.scalar(&send_at("pending")).await - first, 2 * 3_600_000);
+    assert_eq!(app.scalar(&send_at("skipped")).await, first);
+    // A change that keeps the time keeps the reminder.
+    let mut form = booking_form(&resource, &client, &later, "21:00", "23:00", "3");
+    form.push(("id", &id));
+    form.push(("revision", "2"));
+    let (status, body) = app.post("/rpc/bookings/update", &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let pending = format!(
+        "SELECT COUNT(*) AS n FROM notifications WHERE entity_id = '{id}' AND event_type = 'booking.reminder' AND status = 'pending'"
+    );
+    assert_eq!(app.scalar(&pending).await, 1);
+
+    // The reminder comes due now; Twilio refuses it; the manager retries it by hand.
+    app.exec(&format!(
+        "UPDATE jobs SET run_at = 0 WHERE id IN (SELECT job_id FROM notifications WHERE entity_id = '{id}' AND status = 'pending')"
+    ))
+    .await;
+    app.platform.hub.jobs_enqueued();
+    app.eventually(
+        "the refused reminder failed",
+        Duration::from_secs(10),
+        || async { log(&app).await.iter().any(|n| n["status"] == "failed") },
+    )
+    .await;
+    let failed = log(&app)
+        .await
+        .into_iter()
+        .find(|n| n["status"] == "failed")
+        .unwrap();
+    assert!(
+        failed["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Twilio answered 400"),
+        "{failed}"
+    );
+    let failed_id = failed["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .post("/rpc/notifications/retry", &[("id", &failed_id)])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.eventually(
+        "the retried message sent",
+        Duration::from_secs(10),
+        || async {
+            log(&app)
+                .await
+                .iter()
+                .any(|n| n["id"] == failed_id.as_str() && n["status"] == "sent")
+        },
+    )
+    .await;
+    // A sent message cannot be retried (nothing is sent twice by accident).
+    let (status, body) = app
+        .post("/rpc/notifications/retry", &[("id", &failed_id)])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(fake.requests("twilio").len(), 2);
+}
