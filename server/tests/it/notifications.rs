@@ -1221,3 +1221,60 @@ async fn a_reminder_moves_with_its_booking_and_a_failed_message_can_be_retried()
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(fake.requests("twilio").len(), 2);
 }
+
+#[tokio::test]
+async fn a_managers_rule_emails_the_owners_and_admins() {
+    let (fake, url) = Fake::start().await;
+    let base = format!("{url}/sendgrid/202");
+    let Some(app) = TestApp::spawn_with(move |c| {
+        c.outbound_allow = "127.0.0.0/8".into();
+        c.sendgrid_api_base = base;
+    })
+    .await
+    else {
+        return;
+    };
+    app.sign_in().await;
+    let c = channel(
+        &app,
+        &[
+            ("input[kind]", "sendgrid"),
+            ("input[name]", "Office email"),
+            ("input[secret]", "SG.test-key"),
+            ("input[from]", "desk@bistro.example"),
+        ],
+    )
+    .await;
+    let (status, body) = app
+        .post(
+            "/rpc/notifications/rules/create",
+            &[
+                ("input[event_type]", "client.created"),
+                ("input[channel_id]", c["id"].as_str().unwrap()),
+                ("input[recipient]", "managers"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .post("/rpc/clients/save", &[("input[name]", "Grace Hopper")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.eventually("the managers' email", Duration::from_secs(10), || async {
+        !fake.requests("sendgrid").is_empty()
+    })
+    .await;
+    let sent: Value = serde_json::from_str(&fake.requests("sendgrid")[0].body).unwrap();
+    let to: Vec<&str> = sent["personalizations"][0]["to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["email"].as_str())
+        .collect();
+    let managers = app
+        .scalar("SELECT COUNT(*) AS n FROM users WHERE role IN ('owner', 'admin')")
+        .await;
+    // Exactly the owners and admins: staff are not managers.
+    assert_eq!(to.len() as i64, managers, "{sent}");
+    assert!(to.contains(&"owner@demo.hitch.test"), "{sent}");
+}

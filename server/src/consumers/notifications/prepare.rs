@@ -1,8 +1,11 @@
 //! What a notification says and to whom: the template (the organization's or Hitch's),
 //! the rendered message, the recipients, and whether a reminder is still wanted.
+use app::model::auth::Role;
 use app::model::notification::ChannelSettings;
 use chrono::{Datelike, TimeZone, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
 use serde_json::json;
 
 use super::channels::Message;
@@ -133,7 +136,9 @@ pub(super) async fn recipients(
         ("managers", false) => {
             let emails: Vec<String> = user::Entity::find()
                 .filter(user::Column::OrganizationId.eq(&n.organization_id))
-                .filter(user::Column::Role.eq("manager"))
+                // Whoever may manage the organization: owners and admins.
+                .filter(user::Column::Role.is_in([Role::Owner.as_str(), Role::Admin.as_str()]))
+                .order_by_asc(user::Column::Email)
                 .all(db)
                 .await?
                 .into_iter()
