@@ -287,11 +287,7 @@ impl NotificationsService {
         let o = org::load(&self.db, &user.org_id).await?;
         let mut ctx = variables::sample(&input.event_type);
         ctx["org"] = json!({ "name": o.name, "time_zone": o.time_zone, "currency": o.currency });
-        let (subject_escape, body_escape) = match input.family.as_str() {
-            "slack" => (Escape::Plain, Escape::Slack),
-            "discord" => (Escape::Discord, Escape::Discord),
-            _ => (Escape::Plain, Escape::Plain),
-        };
+        let (subject_escape, body_escape) = render::escapes(input.family.as_str());
         let r = |e, src: &str| render::render_once(e, src, &ctx).map(|s| s.trim().to_string());
         let out = (|| -> Result<Preview, minijinja::Error> {
             let subject = r(subject_escape, &input.subject)?;

@@ -51,11 +51,7 @@ pub fn compose(
     org: &organization::Model,
     event_type: &str,
 ) -> Result<Message, minijinja::Error> {
-    let (subject_escape, body_escape) = match family {
-        "slack" => (Escape::Plain, Escape::Slack),
-        "discord" => (Escape::Discord, Escape::Discord),
-        _ => (Escape::Plain, Escape::Plain),
-    };
+    let (subject_escape, body_escape) = render::escapes(family);
     let subject = render::render(subject_escape, subject, &b.ctx)?
         .trim()
         .to_string();

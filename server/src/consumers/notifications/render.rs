@@ -26,6 +26,16 @@ pub enum Escape {
     Discord,
 }
 
+/// How a family's subject and body are escaped (an email's HTML part is rendered
+/// separately with [`Escape::Html`]).
+pub fn escapes(family: &str) -> (Escape, Escape) {
+    match family {
+        "slack" => (Escape::Plain, Escape::Slack),
+        "discord" => (Escape::Discord, Escape::Discord),
+        _ => (Escape::Plain, Escape::Plain),
+    }
+}
+
 const ESCAPES: [Escape; 4] = [Escape::Plain, Escape::Html, Escape::Slack, Escape::Discord];
 
 /// Bounds one render's work (loops, filters) so a template cannot spin a worker.
