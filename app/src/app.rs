@@ -9,8 +9,9 @@ use leptos_router::{
 
 use crate::components::layout::DashboardLayout;
 use crate::pages::{
-    bookings, clients, integrations, invoices, jobs, login::LoginPage, notification_templates,
-    notifications, portal::PortalPage, settings, stripe, webhook_deliveries, webhooks,
+    bookings, calendar, clients, integrations, invoices, jobs, login::LoginPage,
+    notification_templates, notifications, portal::PortalPage, settings, stripe,
+    webhook_deliveries, webhooks,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -67,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("bookings") view=bookings::BookingsPage ssr=ssr.clone() />
                     <Route path=path!("bookings/new") view=bookings::NewBookingPage ssr=ssr.clone() />
                     <Route path=path!("bookings/:id") view=bookings::EditBookingPage ssr=ssr.clone() />
+                    <Route path=path!("calendar") view=calendar::CalendarPage ssr=ssr.clone() />
                     <Route path=path!("clients") view=clients::ClientsPage ssr=ssr.clone() />
                     <Route path=path!("clients/new") view=clients::NewClientPage ssr=ssr.clone() />
                     <Route path=path!("clients/:id") view=clients::EditClientPage ssr=ssr.clone() />

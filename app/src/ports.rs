@@ -10,6 +10,7 @@ use crate::model::auth::CurrentUser;
 use crate::model::booking::{
     BookingFilter, BookingFormOptions, BookingInput, BookingListItem, BookingView,
 };
+use crate::model::calendar::{FeedInput, FeedView};
 use crate::model::client::{ClientInput, ClientView};
 use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceStatus, InvoiceView};
 use crate::model::notification::{
@@ -302,11 +303,23 @@ pub trait NotificationsPort: Send + Sync {
     async fn export_stats_csv(&self, user: &CurrentUser) -> AppResult<String>;
 }
 
+/// Calendar feeds (manager-only): private `.ics` links for calendar apps.
+#[async_trait]
+pub trait CalendarPort: Send + Sync {
+    async fn feeds(&self, user: &CurrentUser) -> AppResult<Vec<FeedView>>;
+    async fn create_feed(&self, user: &CurrentUser, input: &FeedInput) -> AppResult<FeedView>;
+    /// The link stops working at once.
+    async fn revoke_feed(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
+    /// A new link for the same feed; the old one stops working.
+    async fn rotate_feed(&self, user: &CurrentUser, id: &str) -> AppResult<FeedView>;
+}
+
 /// Everything the server functions need, provided once per request as context.
 #[derive(Clone)]
 pub struct Ports {
     pub auth: Arc<dyn AuthPort>,
     pub bookings: Arc<dyn BookingsPort>,
+    pub calendar: Arc<dyn CalendarPort>,
     pub clients: Arc<dyn ClientsPort>,
     pub invoices: Arc<dyn InvoicesPort>,
     pub notifications: Arc<dyn NotificationsPort>,

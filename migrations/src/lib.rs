@@ -11,6 +11,7 @@ mod m20261203_000007_stripe_pending;
 mod m20261203_000008_bookings_list_order;
 mod m20261204_000009_reasons_and_refusals;
 mod m20261204_000010_notifications;
+mod m20261205_000011_calendar_feeds;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_bookings_list_order::Migration),
             Box::new(m20261204_000009_reasons_and_refusals::Migration),
             Box::new(m20261204_000010_notifications::Migration),
+            Box::new(m20261205_000011_calendar_feeds::Migration),
         ]
     }
 }

@@ -46,6 +46,9 @@ pub struct Config {
     pub job_drain_seconds: u64,
     /// REST API requests per second per key (bursts of twice that).
     pub api_rate_per_second: u32,
+    /// Fetches per minute one calendar feed answers (calendar apps poll every 5 to 60
+    /// minutes; a leaked link cannot turn into a load).
+    pub feed_fetches_per_minute: u32,
     /// Networks outbound calls may reach although private (e.g. `127.0.0.0/8` for a
     /// receiver on this machine). Everything private or reserved is refused otherwise.
     pub outbound_allow: String,
@@ -113,6 +116,7 @@ impl Default for Config {
             job_concurrency: 8,
             job_drain_seconds: 20,
             api_rate_per_second: 20,
+            feed_fetches_per_minute: 60,
             outbound_allow: String::new(),
             trusted_proxies: String::new(),
             webhook_timeout_seconds: 15,

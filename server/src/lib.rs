@@ -104,6 +104,8 @@ pub struct Platform {
     pub write_gate: db::WriteGate,
     /// What the notification consumer and its dashboard share.
     pub notify: notifications::Deps,
+    /// Answers calendar apps polling feed links (with its caches).
+    pub feeds: services::calendar_feeds::serve::FeedServer,
 }
 
 impl Platform {
@@ -156,7 +158,14 @@ impl Platform {
         let stripe_intake = stripe::intake::Intake::start(stripe.clone());
         // Every kind's queue series exist from the start, at zero.
         let metrics = Metrics::with_job_kinds(&registry.names());
+        let feeds = services::calendar_feeds::serve::FeedServer::start(
+            db.clone(),
+            &hub,
+            &config.public_url,
+            config.feed_fetches_per_minute,
+        );
         Ok(Platform {
+            feeds,
             stripe_intake,
             hub,
             outbox,
@@ -211,6 +220,16 @@ pub fn notifications_service(p: &Platform) -> notifications::manage::Notificatio
     notifications::manage::NotificationsService::new(p.db.clone(), p.hub.clone(), p.notify.clone())
 }
 
+pub fn calendar_service(p: &Platform) -> services::calendar_feeds::CalendarService {
+    services::calendar_feeds::CalendarService {
+        db: p.db.clone(),
+        vault: p.vault.clone(),
+        hub: p.hub.clone(),
+        public_url: p.notify.public_url.clone(),
+        server: p.feeds.clone(),
+    }
+}
+
 pub fn ports(p: &Platform) -> Ports {
     let db = &p.db;
     Ports {
@@ -222,6 +241,7 @@ pub fn ports(p: &Platform) -> Ports {
             db: db.clone(),
             outbox: p.outbox.clone(),
         }),
+        calendar: Arc::new(calendar_service(p)),
         clients: Arc::new(ClientsService {
             db: db.clone(),
             outbox: p.outbox.clone(),
@@ -315,6 +335,10 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
             config.api_rate_per_second,
             config.max_body_bytes,
         ))
+        .route(
+            "/feeds/{file}",
+            axum::routing::get(routes::feeds::feed).with_state(platform.feeds.clone()),
+        )
         .route(
             "/webhooks/stripe/{org_slug}",
             axum::routing::post(stripe::inbound::receive).with_state(

@@ -2,6 +2,7 @@
 //! errors. They are mounted under `/rpc` (the REST API will live under `/api/v1`).
 pub mod auth;
 pub mod bookings;
+pub mod calendar;
 pub mod clients;
 pub mod invoices;
 pub mod notifications;

@@ -8,8 +8,9 @@ use crate::components::ui::LoadError;
 use crate::error::AppError;
 use crate::model::platform::IntegrationAlert;
 
-const NAV: [(&str, &str); 8] = [
+const NAV: [(&str, &str); 9] = [
     ("/bookings", "Bookings"),
+    ("/calendar", "Calendar"),
     ("/clients", "Clients"),
     ("/invoices", "Invoices"),
     ("/notifications", "Notifications"),

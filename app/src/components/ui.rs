@@ -75,6 +75,9 @@ pub fn Notice() -> impl IntoView {
                 "template_saved" => Some("Template saved. New messages use it from now on."),
                 "template_reset" => Some("Back to Hitch's default template."),
                 "rule_added" => Some("Rule added."),
+                "feed_created" => Some("Feed created: copy its link into your calendar app (\"Subscribe to calendar\" or \"From URL\")."),
+                "feed_rotated" => Some("New link made: the old one stops working now. Subscribe again with the new link."),
+                "feed_revoked" => Some("Feed revoked: calendars subscribed to it get nothing more."),
                 _ => None,
             })
     };

@@ -1,6 +1,7 @@
 //! Wire types shared by the browser and the server, and the pure rules that check them.
 pub mod auth;
 pub mod booking;
+pub mod calendar;
 pub mod client;
 pub mod invoice;
 pub mod money;

@@ -1,4 +1,5 @@
 pub mod bookings;
+pub mod calendar;
 pub mod clients;
 pub mod integrations;
 pub mod invoices;

@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod clock;
 pub mod error;
 pub mod hash;
+pub mod ical;
 pub mod ids;
 pub mod outbound;
 pub mod sql;

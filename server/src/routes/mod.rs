@@ -2,6 +2,7 @@
 pub mod api;
 pub mod cross_site;
 pub mod exports;
+pub mod feeds;
 pub mod guard;
 pub mod headers;
 pub mod health;

@@ -272,33 +272,32 @@ impl PortalService {
 
     /// The `.ics` of the booking behind `token`.
     pub async fn ics(&self, parts: &Parts, token: &str) -> AppResult<String> {
-        use icalendar::{Calendar, Component, Event, EventLike, EventStatus};
+        use crate::platform::ical;
         let o = self.open(parts, token).await?;
         let v = self.view_of(&o).await?;
         let b = &o.booking;
-        let status = match b.status.as_str() {
-            "confirmed" | "completed" => EventStatus::Confirmed,
-            "pending" => EventStatus::Tentative,
-            _ => EventStatus::Cancelled,
-        };
-        let event = Event::new()
-            .uid(&format!("{}@hitch", b.id))
-            .summary(&format!("{} at {}", v.resource_name, v.org_name))
-            .description(&format!(
-                "Party of {}. Manage your booking: {}",
-                v.party_size,
-                self.url(token)
-            ))
-            .location(&v.org_name)
-            .starts(b.starts_at)
-            .ends(b.ends_at)
-            .status(status)
-            .done();
-        Ok(Calendar::new()
-            .name(&format!("Booking at {}", v.org_name))
-            .push(event)
-            .done()
-            .to_string())
+        let mut w = ical::Writer::default();
+        w.calendar(&format!("Booking at {}", v.org_name), Some("PUBLISH"))
+            .event(&ical::Entry {
+                uid: &ical::uid(&b.id),
+                sequence: b.revision,
+                stamp: b.updated_at,
+                created: b.created_at,
+                starts: b.starts_at,
+                ends: b.ends_at,
+                summary: &format!("{} at {}", v.resource_name, v.org_name),
+                description: Some(&format!(
+                    "Party of {}. Manage your booking: {}",
+                    v.party_size,
+                    self.url(token)
+                )),
+                location: Some(&v.org_name),
+                url: None,
+                status: ical::Status::of_booking(&b.status),
+                private: false,
+            })
+            .end("VCALENDAR");
+        Ok(w.finish())
     }
 }
 

@@ -5,6 +5,7 @@ mod support;
 mod api;
 mod auth;
 mod bookings;
+mod calendar_feeds;
 mod concurrency;
 mod events;
 mod fake_stripe;

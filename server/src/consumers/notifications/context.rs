@@ -2,7 +2,6 @@
 //! now (names, times, links), plus what only the event knows (a cancellation's reason,
 //! a reschedule's previous start). Same shape as the catalog's sample.
 use chrono::Utc;
-use icalendar::{Calendar, Component, Event, EventLike, EventStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
@@ -11,6 +10,7 @@ use super::variables::{self, entity_kind};
 use crate::db::entities::{
     booking, client, event, invoice, notification, organization, payment_link, resource,
 };
+use crate::platform::ical;
 
 /// The context and what the channel needs beside the text.
 pub struct Built {
@@ -172,8 +172,8 @@ pub async fn build(
 }
 
 /// The booking as an iTIP calendar entry: REQUEST while it stands, CANCEL once it
-/// is cancelled. The UID matches the guest portal's `.ics`, so calendars update the
-/// same entry; SEQUENCE follows the booking's revision.
+/// is cancelled. The UID matches the guest portal's `.ics` and the feeds, so calendars
+/// update the same entry; SEQUENCE follows the booking's revision.
 fn ics(
     b: &booking::Model,
     org_name: &str,
@@ -186,24 +186,22 @@ fn ics(
     if !manage_url.is_empty() {
         description.push_str(&format!(" Manage your booking: {manage_url}"));
     }
-    let event = Event::new()
-        .uid(&format!("{}@hitch", b.id))
-        .sequence(u32::try_from(b.revision.max(0)).unwrap_or(0))
-        .timestamp(Utc::now())
-        .summary(&format!("{resource} at {org_name}"))
-        .description(&description)
-        .location(org_name)
-        .starts(b.starts_at)
-        .ends(b.ends_at)
-        .status(if cancelled {
-            EventStatus::Cancelled
-        } else if b.status == "pending" {
-            EventStatus::Tentative
-        } else {
-            EventStatus::Confirmed
+    let mut w = ical::Writer::default();
+    w.calendar(&format!("Booking at {org_name}"), Some(method))
+        .event(&ical::Entry {
+            uid: &ical::uid(&b.id),
+            sequence: b.revision,
+            stamp: Utc::now(),
+            created: b.created_at,
+            starts: b.starts_at,
+            ends: b.ends_at,
+            summary: &format!("{resource} at {org_name}"),
+            description: Some(&description),
+            location: Some(org_name),
+            url: None,
+            status: ical::Status::of_booking(&b.status),
+            private: false,
         })
-        .done();
-    let mut cal = Calendar::new();
-    cal.append_property(("METHOD", method));
-    (cal.push(event).done().to_string(), method)
+        .end("VCALENDAR");
+    (w.finish(), method)
 }

@@ -2,6 +2,7 @@
 pub mod api_key;
 pub mod audit_log;
 pub mod booking;
+pub mod calendar_feed;
 pub mod client;
 pub mod event;
 pub mod idempotency_key;

@@ -3,6 +3,7 @@
 //! 3.1 document generated from these handlers (`/api/v1/openapi.json`).
 pub mod auth;
 pub mod bookings;
+pub mod calendar_feeds;
 pub mod clients;
 pub mod events;
 pub mod hooks;
@@ -36,7 +37,7 @@ pub struct ApiState {
 #[openapi(
     info(
         title = "Hitch API",
-        description = "Bookings, clients, invoices, resources, domain events, webhook endpoints and notification templates of one organization. Authenticate with `Authorization: Bearer hk_live_...`. Errors are `application/problem+json` with a stable `code`. POSTs accept `Idempotency-Key`.",
+        description = "Bookings, clients, invoices, resources, domain events, webhook endpoints, notification templates and calendar feeds of one organization. Authenticate with `Authorization: Bearer hk_live_...`. Errors are `application/problem+json` with a stable `code`. POSTs accept `Idempotency-Key`.",
         version = "1"
     ),
     modifiers(&KeyAuth),
@@ -97,6 +98,9 @@ fn documented(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
             notification_templates::put,
             notification_templates::reset
         ))
+        .routes(routes!(calendar_feeds::list, calendar_feeds::create))
+        .routes(routes!(calendar_feeds::revoke))
+        .routes(routes!(calendar_feeds::rotate))
         .routes(routes!(hooks::subscribe))
         .routes(routes!(hooks::unsubscribe))
         .routes(routes!(hooks::samples))

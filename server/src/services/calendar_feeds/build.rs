@@ -1,0 +1,219 @@
+//! One feed's `.ics`: the bookings of the last 90 days and all ahead, cancelled ones
+//! kept for 30 days as `STATUS:CANCELLED` so subscribed calendars remove them. Times
+//! are UTC, so the feed needs no VTIMEZONE.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef,
+};
+
+use crate::db::entities::{booking, client, organization, resource};
+use crate::platform::ical::{self, Entry, Status, Writer};
+
+/// How far back a feed reaches.
+pub const PAST_DAYS: i64 = 90;
+/// How long a cancelled booking stays in a feed (as cancelled).
+pub const CANCELLED_DAYS: i64 = 30;
+/// How often calendar apps are asked to refresh (REFRESH-INTERVAL, X-PUBLISHED-TTL).
+pub const REFRESH: &str = "PT15M";
+
+/// What a feed is: whose bookings and how much of them.
+#[derive(Clone, Debug)]
+pub struct FeedSpec {
+    pub org_id: String,
+    pub resource_id: Option<String>,
+    /// Busy times only: no names, notes or contact details.
+    pub busy_only: bool,
+    pub label: String,
+}
+
+#[derive(FromQueryResult)]
+struct Row {
+    id: String,
+    resource_id: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    party_size: i32,
+    status: String,
+    notes: String,
+    revision: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    client_name: Option<String>,
+    client_email: Option<String>,
+    client_phone: Option<String>,
+}
+
+fn client_of_booking() -> RelationDef {
+    booking::Entity::belongs_to(client::Entity)
+        .from(booking::Column::ClientId)
+        .to(client::Column::Id)
+        .into()
+}
+
+/// Builds the feed as of `now`; `public_url` makes the dashboard links.
+pub async fn build(
+    db: &impl ConnectionTrait,
+    spec: &FeedSpec,
+    public_url: &str,
+    now: DateTime<Utc>,
+) -> Result<String, DbErr> {
+    let org = organization::Entity::find_by_id(&spec.org_id)
+        .one(db)
+        .await?;
+    let org_name = org.map(|o| o.name).unwrap_or_default();
+    let resources: HashMap<String, String> = resource::Entity::find()
+        .filter(resource::Column::OrganizationId.eq(&spec.org_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let mut q = booking::Entity::find()
+        .select_only()
+        .columns([
+            booking::Column::Id,
+            booking::Column::ResourceId,
+            booking::Column::StartsAt,
+            booking::Column::EndsAt,
+            booking::Column::PartySize,
+            booking::Column::Status,
+            booking::Column::Notes,
+            booking::Column::Revision,
+            booking::Column::CreatedAt,
+            booking::Column::UpdatedAt,
+        ])
+        .filter(booking::Column::OrganizationId.eq(&spec.org_id))
+        .filter(booking::Column::StartsAt.gte(now - Duration::days(PAST_DAYS)))
+        .filter(
+            Condition::any()
+                .add(booking::Column::Status.ne("cancelled"))
+                .add(booking::Column::UpdatedAt.gte(now - Duration::days(CANCELLED_DAYS))),
+        )
+        .order_by_asc(booking::Column::StartsAt)
+        .order_by_asc(booking::Column::Id);
+    if let Some(r) = &spec.resource_id {
+        q = q.filter(booking::Column::ResourceId.eq(r));
+    }
+    if !spec.busy_only {
+        q = q
+            .join(JoinType::LeftJoin, client_of_booking())
+            .column_as(client::Column::Name, "client_name")
+            .column_as(client::Column::Email, "client_email")
+            .column_as(client::Column::Phone, "client_phone");
+    } else {
+        q = q
+            .expr_as(
+                sea_orm::sea_query::Expr::cust("CAST(NULL AS TEXT)"),
+                "client_name",
+            )
+            .expr_as(
+                sea_orm::sea_query::Expr::cust("CAST(NULL AS TEXT)"),
+                "client_email",
+            )
+            .expr_as(
+                sea_orm::sea_query::Expr::cust("CAST(NULL AS TEXT)"),
+                "client_phone",
+            );
+    }
+    let rows = q.into_model::<Row>().all(db).await?;
+
+    let name = if spec.label.is_empty() {
+        org_name.clone()
+    } else {
+        format!("{org_name} — {}", spec.label)
+    };
+    let base = public_url.trim_end_matches('/');
+    let mut w = Writer::with_capacity(512 + rows.len() * 480);
+    w.calendar(&name, Some("PUBLISH"))
+        .raw("REFRESH-INTERVAL;VALUE=DURATION", REFRESH)
+        .raw("X-PUBLISHED-TTL", REFRESH);
+    let mut uid = String::new();
+    let mut summary = String::new();
+    let mut description = String::new();
+    let mut link = String::new();
+    for r in &rows {
+        uid.clear();
+        uid.push_str(&ical::uid(&r.id));
+        let resource = resources.get(&r.resource_id).map(String::as_str);
+        let status = Status::of_booking(&r.status);
+        if spec.busy_only {
+            w.event(&Entry {
+                uid: &uid,
+                sequence: r.revision,
+                stamp: r.updated_at,
+                created: r.created_at,
+                starts: r.starts_at,
+                ends: r.ends_at,
+                summary: "Busy",
+                description: None,
+                location: if spec.resource_id.is_some() {
+                    None
+                } else {
+                    resource
+                },
+                url: None,
+                status,
+                private: true,
+            });
+            continue;
+        }
+        summary.clear();
+        describe(r, &mut summary, &mut description);
+        link.clear();
+        link.push_str(base);
+        link.push_str("/bookings/");
+        link.push_str(&r.id);
+        w.event(&Entry {
+            uid: &uid,
+            sequence: r.revision,
+            stamp: r.updated_at,
+            created: r.created_at,
+            starts: r.starts_at,
+            ends: r.ends_at,
+            summary: &summary,
+            description: Some(&description),
+            location: resource,
+            url: Some(&link),
+            status,
+            private: false,
+        });
+    }
+    w.end("VCALENDAR");
+    Ok(w.finish())
+}
+
+/// "Ana Ruiz · 4 guests" and the lines staff want at a glance.
+fn describe(r: &Row, summary: &mut String, description: &mut String) {
+    use std::fmt::Write;
+    let guests = if r.party_size == 1 {
+        "1 guest".to_string()
+    } else {
+        format!("{} guests", r.party_size)
+    };
+    let who = r.client_name.as_deref().filter(|n| !n.is_empty());
+    let _ = match who {
+        Some(n) => write!(summary, "{n} · {guests}"),
+        None => write!(summary, "Booking · {guests}"),
+    };
+    if r.status == "pending" {
+        summary.push_str(" (pending)");
+    }
+    description.clear();
+    let _ = write!(
+        description,
+        "Party of {}. Status: {}.",
+        r.party_size, r.status
+    );
+    if let Some(p) = r.client_phone.as_deref().filter(|p| !p.is_empty()) {
+        let _ = write!(description, "\nPhone: {p}");
+    }
+    if let Some(e) = r.client_email.as_deref().filter(|e| !e.is_empty()) {
+        let _ = write!(description, "\nEmail: {e}");
+    }
+    if !r.notes.is_empty() {
+        let _ = write!(description, "\nNotes: {}", r.notes);
+    }
+}
