@@ -4,10 +4,14 @@
 //! - added latency of a booking write's event insert, inside the write transaction, and
 //!   of its notification bookkeeping (three rules);
 //! - template renders per second on one core (a confirmation email, a Slack message);
-//! - enqueue-to-start latency of a job when the runner is idle.
+//! - enqueue-to-start latency of a job when the runner is idle;
+//! - a calendar feed of 10,000 bookings, and its 304 answer against `/healthz`.
 //!
 //! `HITCH_BENCH_POSTGRES` (default postgres://postgres@127.0.0.1:5432/test) is used when
 //! reachable; `HITCH_BENCH_JOBS` sets the job count (default 20000).
+#[path = "platform/feeds.rs"]
+mod feeds;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -438,6 +442,7 @@ async fn main() {
             ms(pct(&wake, 0.5)),
             ms(pct(&wake, 0.99))
         );
+        feeds::run(&config, &db, &org).await;
         drop_schema(&config, &db).await;
     }
 }

@@ -282,7 +282,7 @@ impl PortalService {
                 uid: &ical::uid(&b.id),
                 sequence: b.revision,
                 stamp: b.updated_at,
-                created: b.created_at,
+                created: Some(b.created_at),
                 starts: b.starts_at,
                 ends: b.ends_at,
                 summary: &format!("{} at {}", v.resource_name, v.org_name),

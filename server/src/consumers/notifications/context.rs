@@ -192,7 +192,7 @@ fn ics(
             uid: &ical::uid(&b.id),
             sequence: b.revision,
             stamp: Utc::now(),
-            created: b.created_at,
+            created: Some(b.created_at),
             starts: b.starts_at,
             ends: b.ends_at,
             summary: &format!("{resource} at {org_name}"),

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationDef,
 };
 
 use crate::db::entities::{booking, client, organization, resource};
@@ -29,21 +29,30 @@ pub struct FeedSpec {
     pub label: String,
 }
 
-#[derive(FromQueryResult)]
-struct Row {
-    id: String,
-    resource_id: String,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
+/// One booking as the feed reads it, by column position (a name lookup per field
+/// was a measurable part of a large feed).
+type Row = (
+    String,         // id
+    String,         // resource_id
+    DateTime<Utc>,  // starts_at
+    DateTime<Utc>,  // ends_at
+    i32,            // party_size
+    String,         // status
+    String,         // notes
+    i64,            // revision
+    DateTime<Utc>,  // updated_at
+    Option<String>, // client name
+    Option<String>, // client email
+    Option<String>, // client phone
+);
+
+struct Booking<'a> {
     party_size: i32,
-    status: String,
-    notes: String,
-    revision: i64,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    client_name: Option<String>,
-    client_email: Option<String>,
-    client_phone: Option<String>,
+    status: &'a str,
+    notes: &'a str,
+    client_name: Option<&'a str>,
+    client_email: Option<&'a str>,
+    client_phone: Option<&'a str>,
 }
 
 fn client_of_booking() -> RelationDef {
@@ -82,7 +91,6 @@ pub async fn build(
             booking::Column::Status,
             booking::Column::Notes,
             booking::Column::Revision,
-            booking::Column::CreatedAt,
             booking::Column::UpdatedAt,
         ])
         .filter(booking::Column::OrganizationId.eq(&spec.org_id))
@@ -118,7 +126,7 @@ pub async fn build(
                 "client_phone",
             );
     }
-    let rows = q.into_model::<Row>().all(db).await?;
+    let rows: Vec<Row> = q.into_tuple().all(db).await?;
 
     let name = if spec.label.is_empty() {
         org_name.clone()
@@ -130,23 +138,43 @@ pub async fn build(
     w.calendar(&name, Some("PUBLISH"))
         .raw("REFRESH-INTERVAL;VALUE=DURATION", REFRESH)
         .raw("X-PUBLISHED-TTL", REFRESH);
-    let mut uid = String::new();
     let mut summary = String::new();
     let mut description = String::new();
     let mut link = String::new();
-    for r in &rows {
-        uid.clear();
-        uid.push_str(&ical::uid(&r.id));
-        let resource = resources.get(&r.resource_id).map(String::as_str);
-        let status = Status::of_booking(&r.status);
+    for (
+        id,
+        resource_id,
+        starts,
+        ends,
+        party_size,
+        status,
+        notes,
+        revision,
+        updated,
+        name,
+        email,
+        phone,
+    ) in &rows
+    {
+        let uid = ical::uid(id);
+        let resource = resources.get(resource_id).map(String::as_str);
+        let b = Booking {
+            party_size: *party_size,
+            status,
+            notes,
+            client_name: name.as_deref(),
+            client_email: email.as_deref(),
+            client_phone: phone.as_deref(),
+        };
+        let status = Status::of_booking(status);
         if spec.busy_only {
             w.event(&Entry {
                 uid: &uid,
-                sequence: r.revision,
-                stamp: r.updated_at,
-                created: r.created_at,
-                starts: r.starts_at,
-                ends: r.ends_at,
+                sequence: *revision,
+                stamp: *updated,
+                created: None,
+                starts: *starts,
+                ends: *ends,
                 summary: "Busy",
                 description: None,
                 location: if spec.resource_id.is_some() {
@@ -161,18 +189,18 @@ pub async fn build(
             continue;
         }
         summary.clear();
-        describe(r, &mut summary, &mut description);
+        describe(&b, &mut summary, &mut description);
         link.clear();
         link.push_str(base);
         link.push_str("/bookings/");
-        link.push_str(&r.id);
+        link.push_str(id);
         w.event(&Entry {
             uid: &uid,
-            sequence: r.revision,
-            stamp: r.updated_at,
-            created: r.created_at,
-            starts: r.starts_at,
-            ends: r.ends_at,
+            sequence: *revision,
+            stamp: *updated,
+            created: None,
+            starts: *starts,
+            ends: *ends,
             summary: &summary,
             description: Some(&description),
             location: resource,
@@ -186,14 +214,14 @@ pub async fn build(
 }
 
 /// "Ana Ruiz · 4 guests" and the lines staff want at a glance.
-fn describe(r: &Row, summary: &mut String, description: &mut String) {
+fn describe(r: &Booking<'_>, summary: &mut String, description: &mut String) {
     use std::fmt::Write;
     let guests = if r.party_size == 1 {
         "1 guest".to_string()
     } else {
         format!("{} guests", r.party_size)
     };
-    let who = r.client_name.as_deref().filter(|n| !n.is_empty());
+    let who = r.client_name.filter(|n| !n.is_empty());
     let _ = match who {
         Some(n) => write!(summary, "{n} · {guests}"),
         None => write!(summary, "Booking · {guests}"),
@@ -207,10 +235,10 @@ fn describe(r: &Row, summary: &mut String, description: &mut String) {
         "Party of {}. Status: {}.",
         r.party_size, r.status
     );
-    if let Some(p) = r.client_phone.as_deref().filter(|p| !p.is_empty()) {
+    if let Some(p) = r.client_phone.filter(|p| !p.is_empty()) {
         let _ = write!(description, "\nPhone: {p}");
     }
-    if let Some(e) = r.client_email.as_deref().filter(|e| !e.is_empty()) {
+    if let Some(e) = r.client_email.filter(|e| !e.is_empty()) {
         let _ = write!(description, "\nEmail: {e}");
     }
     if !r.notes.is_empty() {
