@@ -69,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("bookings/new") view=bookings::NewBookingPage ssr=ssr.clone() />
                     <Route path=path!("bookings/:id") view=bookings::EditBookingPage ssr=ssr.clone() />
                     <Route path=path!("calendar") view=calendar::CalendarPage ssr=ssr.clone() />
+                    <Route path=path!("calendar/feeds") view=calendar::FeedsPage ssr=ssr.clone() />
                     <Route path=path!("clients") view=clients::ClientsPage ssr=ssr.clone() />
                     <Route path=path!("clients/new") view=clients::NewClientPage ssr=ssr.clone() />
                     <Route path=path!("clients/:id") view=clients::EditClientPage ssr=ssr.clone() />

@@ -10,7 +10,7 @@ use crate::model::auth::CurrentUser;
 use crate::model::booking::{
     BookingFilter, BookingFormOptions, BookingInput, BookingListItem, BookingView,
 };
-use crate::model::calendar::{FeedInput, FeedView};
+use crate::model::calendar::{Agenda, AgendaQuery, FeedInput, FeedView};
 use crate::model::client::{ClientInput, ClientView};
 use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceStatus, InvoiceView};
 use crate::model::notification::{
@@ -303,9 +303,11 @@ pub trait NotificationsPort: Send + Sync {
     async fn export_stats_csv(&self, user: &CurrentUser) -> AppResult<String>;
 }
 
-/// Calendar feeds (manager-only): private `.ics` links for calendar apps.
+/// The calendar view (any signed-in user) and feeds (manager-only): private `.ics`
+/// links for calendar apps.
 #[async_trait]
 pub trait CalendarPort: Send + Sync {
+    async fn agenda(&self, user: &CurrentUser, query: &AgendaQuery) -> AppResult<Agenda>;
     async fn feeds(&self, user: &CurrentUser) -> AppResult<Vec<FeedView>>;
     async fn create_feed(&self, user: &CurrentUser, input: &FeedInput) -> AppResult<FeedView>;
     /// The link stops working at once.

@@ -18,7 +18,7 @@ test('make a feed link, read it as a calendar app, replace and revoke it', async
   const problems = [];
   page.on('pageerror', (e) => problems.push(e.message));
   await login(page, base);
-  await page.goto(`${base}/calendar`);
+  await page.goto(`${base}/calendar/feeds`);
   await hydrated(page);
 
   const name = `Kitchen ${Date.now()}`;
@@ -59,7 +59,7 @@ test('without JavaScript the form shows the field error, then makes the link', a
   await page.fill('input[name=email]', DEMO_EMAIL);
   await page.fill('input[name=password]', DEMO_PASSWORD);
   await Promise.all([page.waitForURL(/\/bookings/), page.click('button[type=submit]')]);
-  await page.goto(`${base}/calendar`);
+  await page.goto(`${base}/calendar/feeds`);
   await page.fill('#f-label', '   ');
   await Promise.all([page.waitForLoadState('load'), page.click('button:has-text("Make link")')]);
   await page.locator('#f-label-error').waitFor();

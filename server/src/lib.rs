@@ -105,7 +105,7 @@ pub struct Platform {
     /// What the notification consumer and its dashboard share.
     pub notify: notifications::Deps,
     /// Answers calendar apps polling feed links (with its caches).
-    pub feeds: services::calendar_feeds::serve::FeedServer,
+    pub feeds: services::calendars::feed_serve::FeedServer,
 }
 
 impl Platform {
@@ -158,7 +158,7 @@ impl Platform {
         let stripe_intake = stripe::intake::Intake::start(stripe.clone());
         // Every kind's queue series exist from the start, at zero.
         let metrics = Metrics::with_job_kinds(&registry.names());
-        let feeds = services::calendar_feeds::serve::FeedServer::start(
+        let feeds = services::calendars::feed_serve::FeedServer::start(
             db.clone(),
             &hub,
             &config.public_url,
@@ -220,8 +220,8 @@ pub fn notifications_service(p: &Platform) -> notifications::manage::Notificatio
     notifications::manage::NotificationsService::new(p.db.clone(), p.hub.clone(), p.notify.clone())
 }
 
-pub fn calendar_service(p: &Platform) -> services::calendar_feeds::CalendarService {
-    services::calendar_feeds::CalendarService {
+pub fn calendar_service(p: &Platform) -> services::calendars::CalendarService {
+    services::calendars::CalendarService {
         db: p.db.clone(),
         vault: p.vault.clone(),
         hub: p.hub.clone(),

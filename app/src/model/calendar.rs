@@ -115,6 +115,105 @@ pub struct FeedView {
     pub last_fetched_at: Option<String>,
 }
 
+/// Which bookings the calendar view shows: a day (one column per resource) or a week
+/// (one column per day), from the URL so it works without JavaScript.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaQuery {
+    /// `day` (default) or `week`.
+    #[serde(default)]
+    pub view: String,
+    /// `YYYY-MM-DD` in the organization's zone; today when empty.
+    #[serde(default)]
+    pub date: String,
+    /// Only this resource; every resource when empty.
+    #[serde(default)]
+    pub resource_id: String,
+}
+
+/// The calendar view, laid out on the server: columns of positioned bookings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agenda {
+    pub view: String,
+    pub date: String,
+    /// "Sat 5 Dec 2026" or "30 Nov – 6 Dec 2026".
+    pub title: String,
+    pub prev: String,
+    pub next: String,
+    pub today: String,
+    pub resource_id: String,
+    /// (id, name) of every resource, for the filter.
+    pub resources: Vec<(String, String)>,
+    /// The visible hours, in minutes since local midnight, on whole hours.
+    pub first_minute: u32,
+    pub last_minute: u32,
+    pub columns: Vec<AgendaColumn>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaColumn {
+    pub label: String,
+    pub sublabel: String,
+    pub today: bool,
+    pub items: Vec<AgendaItem>,
+}
+
+/// One booking in a column; overlapping bookings share the column side by side.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaItem {
+    pub booking_id: String,
+    /// Minutes since local midnight, clipped to the day.
+    pub start_minute: u32,
+    pub end_minute: u32,
+    /// "19:00–21:00".
+    pub time: String,
+    pub title: String,
+    /// "4 guests · Terrace".
+    pub detail: String,
+    pub status: String,
+    pub lane: u32,
+    pub lanes: u32,
+}
+
+/// Places items that overlap in time side by side: each gets the first free lane, and
+/// every item of a cluster of overlapping ones learns how many lanes the cluster uses.
+pub fn assign_lanes(items: &mut [AgendaItem]) {
+    items.sort_by_key(|i| (i.start_minute, i.end_minute));
+    let mut cluster_start = 0;
+    let mut cluster_end = 0;
+    let mut lane_ends: Vec<u32> = Vec::new();
+    for i in 0..items.len() {
+        if i > 0 && items[i].start_minute >= cluster_end {
+            let lanes = lane_ends.len() as u32;
+            for item in &mut items[cluster_start..i] {
+                item.lanes = lanes;
+            }
+            cluster_start = i;
+            lane_ends.clear();
+        }
+        let lane = match lane_ends
+            .iter()
+            .position(|end| *end <= items[i].start_minute)
+        {
+            Some(l) => l,
+            None => {
+                lane_ends.push(0);
+                lane_ends.len() - 1
+            }
+        };
+        lane_ends[lane] = items[i].end_minute;
+        items[i].lane = lane as u32;
+        cluster_end = if i == cluster_start {
+            items[i].end_minute
+        } else {
+            cluster_end.max(items[i].end_minute)
+        };
+    }
+    let lanes = lane_ends.len() as u32;
+    for item in &mut items[cluster_start..] {
+        item.lanes = lanes;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +225,40 @@ mod tests {
             privacy: privacy.into(),
             expires_in_days: days.into(),
         }
+    }
+
+    fn item(start: u32, end: u32) -> AgendaItem {
+        AgendaItem {
+            booking_id: format!("{start}-{end}"),
+            start_minute: start,
+            end_minute: end,
+            time: String::new(),
+            title: String::new(),
+            detail: String::new(),
+            status: String::new(),
+            lane: 9,
+            lanes: 9,
+        }
+    }
+
+    #[test]
+    fn overlapping_bookings_sit_side_by_side_and_others_take_the_full_width() {
+        let mut items = vec![
+            item(600, 720),
+            item(660, 780),
+            item(700, 720),
+            item(800, 860),
+        ];
+        assign_lanes(&mut items);
+        let lanes: Vec<(u32, u32)> = items.iter().map(|i| (i.lane, i.lanes)).collect();
+        // 10:00-12:00, 11:00-13:00 and 11:40-12:00 overlap: three lanes; 13:20 is alone.
+        assert_eq!(lanes, vec![(0, 3), (1, 3), (2, 3), (0, 1)]);
+        let mut touching = vec![item(600, 660), item(660, 720)];
+        assign_lanes(&mut touching);
+        assert_eq!(
+            touching.iter().map(|i| i.lanes).collect::<Vec<_>>(),
+            vec![1, 1]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use server::config::Config;
 use server::db::entities::{booking, calendar_feed, client, organization, resource};
 use server::platform::ids;
-use server::services::calendar_feeds::build::{FeedSpec, build};
+use server::services::calendars::feed_build::{FeedSpec, build};
 use tower::ServiceExt;
 
 const BOOKINGS: usize = 10_000;
@@ -106,7 +106,7 @@ pub async fn run(config: &Config, db: &DatabaseConnection, org: &organization::M
         resource_id: Set(None),
         label: Set("Bench".into()),
         privacy: Set("full".into()),
-        token_hash: Set(server::services::calendar_feeds::hash(&token)),
+        token_hash: Set(server::services::calendars::hash(&token)),
         expires_at: Set(None),
         revoked_at: Set(None),
         created_by: Set(None),

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 
 use crate::platform::client_ip::ClientIp;
-use crate::services::calendar_feeds::serve::{Answer, FeedServer};
+use crate::services::calendars::feed_serve::{Answer, FeedServer};
 
 const CACHE: &str = "private, no-cache";
 

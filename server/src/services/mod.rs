@@ -2,7 +2,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod bookings;
-pub mod calendar_feeds;
+pub mod calendars;
 pub mod clients;
 pub mod demo;
 pub mod guest_links;

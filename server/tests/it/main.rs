@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod bookings;
 mod calendar_feeds;
+mod calendar_view;
 mod concurrency;
 mod events;
 mod fake_stripe;

@@ -61,7 +61,7 @@ fn out(f: FeedView) -> CalendarFeed {
     }
 }
 
-fn service(s: &ApiState) -> crate::services::calendar_feeds::CalendarService {
+fn service(s: &ApiState) -> crate::services::calendars::CalendarService {
     crate::calendar_service(&s.platform)
 }
 

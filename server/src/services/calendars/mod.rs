@@ -1,13 +1,14 @@
 //! Calendar feeds: private `.ics` links for the whole organization or one resource,
 //! with full details or busy times only. A token is 32 random bytes, looked up by its
 //! SHA-256 and kept encrypted in the vault so managers can copy the link again.
-//! [`serve`] answers the calendar apps; [`build`] writes the feed.
-pub mod build;
-pub mod serve;
+//! [`feed_serve`] answers the calendar apps; [`feed_build`] writes the feed.
+pub mod agenda;
+pub mod feed_build;
+pub mod feed_serve;
 
 use app::error::AppError;
 use app::model::auth::{Actor, CurrentUser};
-use app::model::calendar::{FeedInput, FeedView};
+use app::model::calendar::{Agenda, AgendaQuery, FeedInput, FeedView};
 use app::ports::{AppResult, CalendarPort};
 use async_trait::async_trait;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -33,7 +34,7 @@ pub struct CalendarService {
     pub vault: Vault,
     pub hub: Hub,
     pub public_url: String,
-    pub server: serve::FeedServer,
+    pub server: feed_serve::FeedServer,
 }
 
 fn vault_name(feed_id: &str) -> String {
@@ -124,7 +125,7 @@ impl CalendarService {
         self.server.forget(feed_id);
         self.hub.change(Change {
             org_id: org_id.into(),
-            entity_kind: serve::FEED_KIND.into(),
+            entity_kind: feed_serve::FEED_KIND.into(),
             entity_id: feed_id.into(),
             event_type: what.into(),
         });
@@ -133,6 +134,10 @@ impl CalendarService {
 
 #[async_trait]
 impl CalendarPort for CalendarService {
+    async fn agenda(&self, user: &CurrentUser, query: &AgendaQuery) -> AppResult<Agenda> {
+        agenda::agenda(&self.db, user, query).await
+    }
+
     async fn feeds(&self, user: &CurrentUser) -> AppResult<Vec<FeedView>> {
         require_manager(user)?;
         let rows = calendar_feed::Entity::find()

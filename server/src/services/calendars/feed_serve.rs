@@ -19,7 +19,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
 use sha2::{Digest, Sha256};
 
-use super::build::{self, FeedSpec};
+use super::feed_build::{self, FeedSpec};
 use super::hash;
 use crate::db::entities::calendar_feed;
 use crate::platform::{Hub, now_ms};
@@ -258,7 +258,7 @@ impl FeedServer {
     async fn build(&self, known: &Known) -> Result<Arc<Built>, DbErr> {
         // Taken before reading, so a change committed while building drops this entry.
         let at = Instant::now();
-        let body = build::build(
+        let body = feed_build::build(
             &self.inner.db,
             &known.spec,
             &self.inner.public_url,

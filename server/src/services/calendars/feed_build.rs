@@ -216,11 +216,7 @@ pub async fn build(
 /// "Ana Ruiz · 4 guests" and the lines staff want at a glance.
 fn describe(r: &Booking<'_>, summary: &mut String, description: &mut String) {
     use std::fmt::Write;
-    let guests = if r.party_size == 1 {
-        "1 guest".to_string()
-    } else {
-        format!("{} guests", r.party_size)
-    };
+    let guests = app::model::booking::guests(i64::from(r.party_size));
     let who = r.client_name.filter(|n| !n.is_empty());
     let _ = match who {
         Some(n) => write!(summary, "{n} · {guests}"),

@@ -1,0 +1,228 @@
+//! The dashboard's calendar view: a day (a column per resource) or a week (a column per
+//! day) of bookings, laid out in the organization's time zone. Cancelled bookings are
+//! left out; a booking past midnight is cut at the day's end.
+use std::collections::HashMap;
+
+use app::error::AppError;
+use app::model::auth::CurrentUser;
+use app::model::booking::guests;
+use app::model::calendar::{Agenda, AgendaColumn, AgendaItem, AgendaQuery, assign_lanes};
+use app::ports::AppResult;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationDef,
+};
+
+use crate::db::entities::{booking, client, resource};
+use crate::platform::OrInternal;
+use crate::platform::clock::tz_named;
+use crate::services::placement::to_utc;
+
+/// Bookings one view shows at most (a week of a very busy place is far below).
+const MAX_BOOKINGS: u64 = 2_000;
+/// Hours shown when nothing is booked outside them.
+const DEFAULT_HOURS: (u32, u32) = (8 * 60, 22 * 60);
+
+type Row = (
+    String,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    i32,
+    String,
+    Option<String>,
+);
+
+fn client_of_booking() -> RelationDef {
+    booking::Entity::belongs_to(client::Entity)
+        .from(booking::Column::ClientId)
+        .to(client::Column::Id)
+        .into()
+}
+
+fn midnight(tz: Tz, day: NaiveDate) -> AppResult<DateTime<Utc>> {
+    to_utc(tz, day.and_hms_opt(0, 0, 0).unwrap_or_default(), "date")
+}
+
+fn minutes_into(day_start: DateTime<Utc>, at: DateTime<Utc>, tz: Tz, day: NaiveDate) -> u32 {
+    if at <= day_start {
+        return 0;
+    }
+    let local = at.with_timezone(&tz);
+    if local.date_naive() > day {
+        return 24 * 60;
+    }
+    local.hour() * 60 + local.minute()
+}
+
+pub async fn agenda(
+    db: &impl ConnectionTrait,
+    user: &CurrentUser,
+    q: &AgendaQuery,
+) -> AppResult<Agenda> {
+    let tz = tz_named(&user.time_zone);
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let date = match q.date.trim() {
+        "" => today,
+        d => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| AppError::field("date", "Enter a day like 2026-12-24."))?,
+    };
+    let week = match q.view.as_str() {
+        "" | "day" => false,
+        "week" => true,
+        _ => return Err(AppError::field("view", "Choose day or week.")),
+    };
+    let resources: Vec<(String, String)> = resource::Entity::find()
+        .filter(resource::Column::OrganizationId.eq(&user.org_id))
+        .order_by_asc(resource::Column::Name)
+        .all(db)
+        .await
+        .or_internal()?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let only = Some(q.resource_id.trim()).filter(|r| !r.is_empty());
+    if let Some(r) = only
+        && !resources.iter().any(|(id, _)| id == r)
+    {
+        return Err(AppError::field("resource_id", "No such resource."));
+    }
+    let first_day = if week {
+        date - Duration::days(i64::from(date.weekday().num_days_from_monday()))
+    } else {
+        date
+    };
+    let days: Vec<NaiveDate> = (0..if week { 7 } else { 1 })
+        .map(|i| first_day + Duration::days(i))
+        .collect();
+    let from = midnight(tz, first_day)?;
+    let to = midnight(tz, first_day + Duration::days(days.len() as i64))?;
+
+    let mut query = booking::Entity::find()
+        .select_only()
+        .columns([
+            booking::Column::Id,
+            booking::Column::ResourceId,
+            booking::Column::StartsAt,
+            booking::Column::EndsAt,
+            booking::Column::PartySize,
+            booking::Column::Status,
+        ])
+        .join(JoinType::LeftJoin, client_of_booking())
+        .column_as(client::Column::Name, "client_name")
+        .filter(booking::Column::OrganizationId.eq(&user.org_id))
+        .filter(booking::Column::Status.ne("cancelled"))
+        .filter(booking::Column::StartsAt.lt(to))
+        .filter(booking::Column::EndsAt.gt(from))
+        .order_by_asc(booking::Column::StartsAt)
+        .limit(MAX_BOOKINGS);
+    if let Some(r) = only {
+        query = query.filter(booking::Column::ResourceId.eq(r));
+    }
+    let rows: Vec<Row> = query.into_tuple().all(db).await.or_internal()?;
+
+    let names: HashMap<&str, &str> = resources
+        .iter()
+        .map(|(id, n)| (id.as_str(), n.as_str()))
+        .collect();
+    let shown: Vec<&(String, String)> = resources
+        .iter()
+        .filter(|(id, _)| only.is_none_or(|r| r == id))
+        .collect();
+    let mut columns: Vec<AgendaColumn> = if week {
+        days.iter()
+            .map(|d| AgendaColumn {
+                label: d.format("%a").to_string(),
+                sublabel: d.format("%-d %b").to_string(),
+                today: *d == today,
+                items: Vec::new(),
+            })
+            .collect()
+    } else {
+        shown
+            .iter()
+            .map(|(_, name)| AgendaColumn {
+                label: name.clone(),
+                sublabel: String::new(),
+                today: false,
+                items: Vec::new(),
+            })
+            .collect()
+    };
+    let (mut first, mut last) = DEFAULT_HOURS;
+    for (id, resource_id, starts, ends, party, status, name) in rows {
+        for (di, day) in days.iter().enumerate() {
+            let day_start = midnight(tz, *day)?;
+            let day_end = midnight(tz, *day + Duration::days(1))?;
+            if starts >= day_end || ends <= day_start {
+                continue;
+            }
+            let column = if week {
+                di
+            } else {
+                match shown.iter().position(|(r, _)| *r == resource_id) {
+                    Some(c) => c,
+                    None => continue,
+                }
+            };
+            let start_minute = minutes_into(day_start, starts, tz, *day);
+            let end_minute = minutes_into(day_start, ends, tz, *day).max(start_minute + 15);
+            first = first.min(start_minute / 60 * 60);
+            last = last.max(end_minute.div_ceil(60) * 60).min(24 * 60);
+            let resource = names.get(resource_id.as_str()).copied().unwrap_or("");
+            let detail = if week && only.is_none() {
+                format!("{} · {resource}", guests(i64::from(party)))
+            } else {
+                guests(i64::from(party))
+            };
+            columns[column].items.push(AgendaItem {
+                booking_id: id.clone(),
+                start_minute,
+                end_minute: end_minute.min(24 * 60),
+                time: format!(
+                    "{}–{}",
+                    starts.with_timezone(&tz).format("%H:%M"),
+                    ends.with_timezone(&tz).format("%H:%M")
+                ),
+                title: name
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| "Booking".into()),
+                detail,
+                status: status.clone(),
+                lane: 0,
+                lanes: 1,
+            });
+        }
+    }
+    for c in &mut columns {
+        assign_lanes(&mut c.items);
+    }
+    let step = if week { 7 } else { 1 };
+    let ymd = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let title = if week {
+        let end = first_day + Duration::days(6);
+        format!(
+            "{} – {}",
+            first_day.format("%-d %b"),
+            end.format("%-d %b %Y")
+        )
+    } else {
+        date.format("%a %-d %b %Y").to_string()
+    };
+    Ok(Agenda {
+        view: if week { "week" } else { "day" }.into(),
+        date: ymd(date),
+        title,
+        prev: ymd(date - Duration::days(step)),
+        next: ymd(date + Duration::days(step)),
+        today: ymd(today),
+        resource_id: only.unwrap_or("").to_string(),
+        resources,
+        first_minute: first,
+        last_minute: last.max(first + 60),
+        columns,
+    })
+}
