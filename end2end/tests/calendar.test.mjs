@@ -13,6 +13,27 @@ let browser;
 before(async () => { browser = await chromium.launch(launchOptions()); });
 after(async () => { await browser?.close(); });
 
+test('the calendar switches between day and week and opens a booking', async () => {
+  const page = await (await browser.newContext()).newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await login(page, base);
+  await page.goto(`${base}/calendar`);
+  await hydrated(page);
+  const day = await page.locator('#agenda-title').textContent();
+  await page.click('nav[aria-label=Dates] a:has-text("Week")');
+  await page.waitForURL(/view=week/);
+  await page.waitForFunction((d) => document.querySelector('#agenda-title')?.textContent !== d, day);
+  assert.match(await page.locator('#agenda-title').textContent(), / – /);
+  assert.equal(await page.locator('#agenda > div > div').count(), 8, 'a time gutter and seven days');
+  const first = page.locator('#agenda a[href^="/bookings/"]').first();
+  if (await first.count()) {
+    await first.click();
+    await page.waitForURL(/\/bookings\/bk_/);
+  }
+  assert.deepEqual(problems, []);
+});
+
 test('make a feed link, read it as a calendar app, replace and revoke it', async () => {
   const page = await (await browser.newContext()).newPage();
   const problems = [];
