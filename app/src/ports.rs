@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use http::request::Parts;
 
 use crate::error::AppError;
+use crate::model::api_scope::ApiScope;
 use crate::model::auth::CurrentUser;
 use crate::model::booking::{
     BookingFilter, BookingFormOptions, BookingInput, BookingListItem, BookingView,
@@ -115,7 +116,12 @@ pub trait PlatformPort: Send + Sync {
     async fn jobs(&self, user: &CurrentUser) -> AppResult<JobsOverview>;
     async fn retry_job(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
     async fn api_keys(&self, user: &CurrentUser) -> AppResult<Vec<ApiKeyView>>;
-    async fn create_api_key(&self, user: &CurrentUser, name: &str) -> AppResult<NewApiKey>;
+    async fn create_api_key(
+        &self,
+        user: &CurrentUser,
+        name: &str,
+        scope: ApiScope,
+    ) -> AppResult<NewApiKey>;
     async fn revoke_api_key(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
     async fn event_types(&self) -> AppResult<Vec<EventTypeView>>;
     /// What every integration needs an admin for (the banner on every page); empty

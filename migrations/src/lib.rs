@@ -12,6 +12,7 @@ mod m20261203_000008_bookings_list_order;
 mod m20261204_000009_reasons_and_refusals;
 mod m20261204_000010_notifications;
 mod m20261205_000011_calendar_feeds;
+mod m20261205_000012_api_key_scopes;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000009_reasons_and_refusals::Migration),
             Box::new(m20261204_000010_notifications::Migration),
             Box::new(m20261205_000011_calendar_feeds::Migration),
+            Box::new(m20261205_000012_api_key_scopes::Migration),
         ]
     }
 }

@@ -58,6 +58,9 @@ enum Command {
         /// What the key is for, shown in the dashboard.
         #[arg(long, default_value = "API key")]
         name: String,
+        /// read_write, read_only or webhooks (Zapier and other automation tools).
+        #[arg(long, default_value = "read_write")]
+        scope: String,
     },
     /// Print a new random master key (base64 of 32 bytes) for HITCH_MASTER_KEY.
     GenerateKey,
@@ -94,7 +97,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let db = server::open_database(&config).await?;
     match command {
         Command::GenerateKey => {}
-        Command::CreateApiKey { org, name } => {
+        Command::CreateApiKey { org, name, scope } => {
+            let scope = app::model::api_scope::ApiScope::parse(&scope).ok_or_else(|| {
+                anyhow::anyhow!("--scope: use read_write, read_only or webhooks, not `{scope}`")
+            })?;
             use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
             use server::db::entities::organization;
             let found = organization::Entity::find()
@@ -103,10 +109,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("--org: no organization has the slug `{org}`"))?;
             let (key, secret) =
-                server::services::api_keys::create(&db, &found.id, &name, "cli").await?;
+                server::services::api_keys::create(&db, &found.id, &name, "cli", scope).await?;
             println!(
-                "API key \"{}\" ({}) for \"{}\":",
-                key.name, key.id, found.name
+                "API key \"{}\" ({}, {}) for \"{}\":",
+                key.name,
+                key.id,
+                scope.label(),
+                found.name
             );
             println!("{secret}");
             println!("Store it now: Hitch keeps only its hash and cannot show it again.");

@@ -38,10 +38,26 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyView>, AppError> {
 
 /// Returns the new key's secret; it is shown once and never again.
 #[server(prefix = "/rpc", endpoint = "api-keys/create")]
-pub async fn create_api_key(name: String) -> Result<NewApiKey, AppError> {
+pub async fn create_api_key(
+    name: String,
+    #[server(default)] scope: String,
+) -> Result<NewApiKey, AppError> {
     use super::ctx;
+    use crate::model::api_scope::ApiScope;
     let user = ctx::manager().await?;
-    ctx::ports()?.platform.create_api_key(&user, &name).await
+    let scope = match scope.as_str() {
+        "" => ApiScope::ReadWrite,
+        s => ApiScope::parse(s).ok_or_else(|| {
+            AppError::field(
+                "scope",
+                "Choose read and write, read only, or webhooks only.",
+            )
+        })?,
+    };
+    ctx::ports()?
+        .platform
+        .create_api_key(&user, &name, scope)
+        .await
 }
 
 #[server(prefix = "/rpc", endpoint = "api-keys/revoke")]

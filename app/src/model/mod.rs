@@ -1,4 +1,5 @@
 //! Wire types shared by the browser and the server, and the pure rules that check them.
+pub mod api_scope;
 pub mod auth;
 pub mod booking;
 pub mod calendar;

@@ -40,6 +40,9 @@ pub struct ApiKeyView {
     pub name: String,
     /// The first characters of the key, enough to recognise it.
     pub prefix: String,
+    /// `read_write`, `read_only` or `webhooks`.
+    pub scope: String,
+    pub scope_label: String,
     pub created: String,
     pub last_used: Option<String>,
     pub revoked: bool,

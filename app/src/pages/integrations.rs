@@ -9,6 +9,7 @@ use crate::components::form::action_error;
 use crate::components::ui::{
     BTN, BTN_DANGER, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice, PageHeader,
 };
+use crate::model::api_scope::SCOPES;
 
 #[component]
 pub fn IntegrationsPage() -> impl IntoView {
@@ -119,7 +120,14 @@ fn ApiCard() -> impl IntoView {
                     <label class=LABEL for="key-name">"New key for"</label>
                     <input class=INPUT id="key-name" name="name" placeholder="e.g. Zapier, our website" required=true maxlength="100" />
                 </div>
+                <div>
+                    <label class=LABEL for="key-scope">"May"</label>
+                    <select class=INPUT id="key-scope" name="scope">
+                        {SCOPES.iter().map(|(s, label, _)| view! { <option value=s.as_str()>{*label}</option> }).collect_view()}
+                    </select>
+                </div>
                 <button class=BTN type="submit">"Create key"</button>
+                <p class="basis-full text-xs text-slate-500">{SCOPES.iter().map(|(_, l, d)| format!("{l}: {d}")).collect::<Vec<_>>().join(" ")}</p>
             </ActionForm>
             <div class="mt-2"><ErrorBox error /></div>
             <Transition fallback=|| ()>
@@ -137,6 +145,7 @@ fn ApiCard() -> impl IntoView {
                                             <div class="flex items-center gap-2">
                                                 <span class="font-medium">{k.name.clone()}</span>
                                                 <code class="text-xs text-slate-500">{format!("{}…", k.prefix)}</code>
+                                                <Badge text=k.scope_label.clone() tone=if k.scope == "read_write" { "amber" } else { "slate" } />
                                                 {k.revoked.then(|| view! { <Badge text="revoked" tone="red" /> })}
                                             </div>
                                             <p class="text-xs text-slate-500">{format!("created {} · {}", k.created, k.last_used.clone().map(|t| format!("last used {t}")).unwrap_or_else(|| "never used".into()))}</p>

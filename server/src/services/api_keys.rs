@@ -1,4 +1,5 @@
 //! Organization API keys: random, shown once, stored as SHA-256, revocable.
+use app::model::api_scope::ApiScope;
 use app::model::auth::{CurrentUser, Role};
 use chrono::{DateTime, Utc};
 use rand::distr::{Alphanumeric, SampleString};
@@ -22,6 +23,7 @@ pub async fn create(
     org_id: &str,
     name: &str,
     created_by: &str,
+    scope: ApiScope,
 ) -> Result<(api_key::Model, String), DbErr> {
     let secret = format!(
         "{PREFIX}{}",
@@ -33,6 +35,7 @@ pub async fn create(
         name: name.trim().chars().take(100).collect(),
         prefix: secret[..PREFIX.len() + 6].to_string(),
         key_hash: hash(&secret),
+        scope: scope.as_str().into(),
         created_by: created_by.into(),
         created_at: Utc::now(),
         last_used_at: None,
@@ -44,6 +47,7 @@ pub async fn create(
         name: Set(row.name.clone()),
         prefix: Set(row.prefix.clone()),
         key_hash: Set(row.key_hash.clone()),
+        scope: Set(row.scope.clone()),
         created_by: Set(row.created_by.clone()),
         created_at: Set(row.created_at),
         last_used_at: Set(None),

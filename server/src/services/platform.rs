@@ -2,6 +2,7 @@
 use std::collections::BTreeMap;
 
 use app::error::AppError;
+use app::model::api_scope::ApiScope;
 use app::model::auth::CurrentUser;
 use app::model::platform::{
     ApiKeyView, EventTypeView, IntegrationAlert, JobKindRow, JobRow, JobsOverview, NewApiKey,
@@ -37,6 +38,8 @@ fn key_view(k: api_key::Model, tz: Tz) -> ApiKeyView {
         id: k.id,
         name: k.name,
         prefix: k.prefix,
+        scope_label: ApiScope::parse(&k.scope).unwrap_or_default().label().into(),
+        scope: k.scope,
         created: local(k.created_at, tz, Style::Stamp),
         last_used: k.last_used_at.map(|t| local(t, tz, Style::Stamp)),
         revoked: k.revoked_at.is_some(),
@@ -147,7 +150,12 @@ impl PlatformPort for PlatformService {
             .collect())
     }
 
-    async fn create_api_key(&self, user: &CurrentUser, name: &str) -> AppResult<NewApiKey> {
+    async fn create_api_key(
+        &self,
+        user: &CurrentUser,
+        name: &str,
+        scope: ApiScope,
+    ) -> AppResult<NewApiKey> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::field(
@@ -156,10 +164,10 @@ impl PlatformPort for PlatformService {
             ));
         }
         let o = org::load(&self.db, &user.org_id).await?;
-        let (key, secret) = api_keys::create(&self.db, &o.id, name, &user.email)
+        let (key, secret) = api_keys::create(&self.db, &o.id, name, &user.email, scope)
             .await
             .or_internal()?;
-        tracing::info!(key = %key.id, by = %user.email, "API key created");
+        tracing::info!(key = %key.id, by = %user.email, scope = scope.as_str(), "API key created");
         Ok(NewApiKey {
             key: key_view(key, org::tz(&o)),
             secret,

@@ -52,9 +52,15 @@ impl Api<'_> {
 }
 
 pub(crate) async fn api(app: &TestApp) -> Api<'_> {
-    let (_, key) = api_keys::create(&app.db, &app.org_id, "tests", "test")
-        .await
-        .expect("key");
+    let (_, key) = api_keys::create(
+        &app.db,
+        &app.org_id,
+        "tests",
+        "test",
+        app::model::api_scope::ApiScope::ReadWrite,
+    )
+    .await
+    .expect("key");
     Api { app, key }
 }
 
@@ -111,9 +117,15 @@ async fn keys_are_required_valid_and_revocable() {
     let (status, body) = bad.get("/api/v1/bookings").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 
-    let (row, key) = api_keys::create(&app.db, &app.org_id, "zapier", "test")
-        .await
-        .expect("key");
+    let (row, key) = api_keys::create(
+        &app.db,
+        &app.org_id,
+        "zapier",
+        "test",
+        app::model::api_scope::ApiScope::ReadWrite,
+    )
+    .await
+    .expect("key");
     assert!(key.starts_with("hk_live_") && row.prefix.len() < key.len());
     let good = Api { app: &app, key };
     assert_eq!(good.get("/api/v1/bookings").await.0, StatusCode::OK);
@@ -326,9 +338,15 @@ async fn another_organizations_ids_are_not_found() {
     let other = demo::ensure_org(&app.db, "Rival Diner", "Europe/Paris", "EUR")
         .await
         .expect("org");
-    let (_, key) = api_keys::create(&app.db, &other.id, "rival", "test")
-        .await
-        .expect("key");
+    let (_, key) = api_keys::create(
+        &app.db,
+        &other.id,
+        "rival",
+        "test",
+        app::model::api_scope::ApiScope::ReadWrite,
+    )
+    .await
+    .expect("key");
     let theirs = Api { app: &app, key };
     for path in [
         format!("/api/v1/bookings/{booking}"),
@@ -599,4 +617,85 @@ async fn secrets_in_idempotent_responses_stay_out_of_the_database() {
             "the {what} is in the database"
         );
     }
+}
+
+#[tokio::test]
+async fn a_key_does_only_what_its_scope_allows() {
+    use app::model::api_scope::ApiScope;
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let key_of = |scope| {
+        let app = &app;
+        async move {
+            let (row, key) = api_keys::create(&app.db, &app.org_id, "scoped", "test", scope)
+                .await
+                .expect("key");
+            assert_eq!(row.scope, scope.as_str());
+            Api { app, key }
+        }
+    };
+    let reader = key_of(ApiScope::ReadOnly).await;
+    let (status, list) = reader.get("/api/v1/bookings").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let before = app.count("clients").await;
+    let (status, problem) = reader
+        .post(
+            "/api/v1/clients",
+            json!({ "name": "Nope", "email": "n@example.com" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert_eq!(problem["code"], "forbidden");
+    assert_eq!(problem["required_scope"], "read_write");
+    assert_eq!(app.count("clients").await, before, "nothing was written");
+
+    let zapier = key_of(ApiScope::Webhooks).await;
+    let (status, _) = zapier.get("/api/v1/event-types").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, hook) = zapier
+        .post(
+            "/api/v1/hooks",
+            json!({ "target_url": "https://hooks.zapier.com/hooks/standard/1/abc", "event": "booking.created" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    for path in [
+        "/api/v1/bookings",
+        "/api/v1/clients",
+        "/api/v1/calendar-feeds",
+    ] {
+        let (status, problem) = zapier.get(path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {problem}");
+        assert_eq!(problem["required_scope"], "read_only");
+    }
+
+    let writer = key_of(ApiScope::ReadWrite).await;
+    let (status, c) = writer
+        .post(
+            "/api/v1/clients",
+            json!({ "name": "Yes", "email": "y@example.com" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+
+    // The dashboard shows each key's scope.
+    app.sign_in().await;
+    let (_, keys) = app.post("/rpc/api-keys/list", &[]).await;
+    let labels: Vec<&str> = keys
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["scope_label"].as_str().expect("label"))
+        .collect();
+    for l in ["Read only", "Webhooks only", "Read and write"] {
+        assert!(labels.contains(&l), "{labels:?}");
+    }
+    let (status, made) = app
+        .post(
+            "/rpc/api-keys/create",
+            &[("name", "CLI"), ("scope", "admin")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{made}");
 }

@@ -433,9 +433,15 @@ async fn feed_links_are_checked_scoped_to_the_organization_and_limited_per_feed(
     let other = server::services::demo::ensure_org(&app.db, "Other Place", "UTC", "USD")
         .await
         .expect("second org");
-    let (_, other_key) = server::services::api_keys::create(&app.db, &other.id, "x", "test")
-        .await
-        .expect("key");
+    let (_, other_key) = server::services::api_keys::create(
+        &app.db,
+        &other.id,
+        "x",
+        "test",
+        app::model::api_scope::ApiScope::ReadWrite,
+    )
+    .await
+    .expect("key");
     let other = crate::api::Api {
         app: &app,
         key: other_key,

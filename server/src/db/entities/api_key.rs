@@ -10,6 +10,8 @@ pub struct Model {
     pub name: String,
     pub prefix: String,
     pub key_hash: String,
+    /// `read_write`, `read_only` or `webhooks` (see `app::model::api_scope`).
+    pub scope: String,
     pub created_by: String,
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,

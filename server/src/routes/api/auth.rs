@@ -3,6 +3,7 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use app::model::api_scope::ApiScope;
 use app::model::auth::CurrentUser;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -74,7 +75,7 @@ pub async fn require_key(State(state): State<ApiState>, mut req: Request, next: 
                 wait.as_millis().max(1)
             ),
         );
-        p.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        p.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u32);
         return p.into_response();
     }
     {
@@ -84,6 +85,22 @@ pub async fn require_key(State(state): State<ApiState>, mut req: Request, next: 
                 tracing::debug!(error = %e, "could not record API key use");
             }
         });
+    }
+    let scope = ApiScope::parse(&key.scope).unwrap_or(ApiScope::ReadOnly);
+    let (method, path) = (req.method().as_str(), req.uri().path());
+    if !scope.allows(method, path) {
+        let needed = ApiScope::needed_for(method, path);
+        let mut p = Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "This API key is {}: {method} {path} needs a key that is {}.",
+                scope.label().to_lowercase(),
+                needed.label().to_lowercase()
+            ),
+        );
+        p.required_scope = Some(needed.as_str());
+        return p.into_response();
     }
     let user = api_keys::as_user(&key, &org);
     req.extensions_mut().insert(Caller { key, org, user });

@@ -50,10 +50,11 @@ struct KeyAuth;
 impl Modify for KeyAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.description = Some(
+            "An organization API key, `hk_live_...`. Each key has a scope: `read_write` (everything), `read_only` (GET only), or `webhooks` (webhook endpoints and deliveries, REST hooks, events and event types: for Zapier and other automation tools). A call outside the key's scope answers 403 `forbidden` with `required_scope`.".into(),
         );
+        components.add_security_scheme("api_key", SecurityScheme::Http(http));
     }
 }
 

@@ -12,11 +12,12 @@ use utoipa::ToSchema;
 #[derive(Debug)]
 pub struct Problem {
     pub status: u16,
-    pub code: String,
+    pub code: &'static str,
     pub detail: String,
     pub field: Option<String>,
     pub errors: Vec<ProblemField>,
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
+    pub required_scope: Option<&'static str>,
 }
 
 /// The wire form of an error (RFC 9457).
@@ -37,6 +38,10 @@ pub struct ProblemBody {
     /// Every invalid field with its message (validation errors).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// On `forbidden` for an API key: the scope the call needs
+    /// (`read_only`, `webhooks` or `read_write`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_scope: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,14 +51,15 @@ pub struct ProblemField {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Problem {
         Problem {
             status: status.as_u16(),
-            code: code.into(),
+            code,
             detail: detail.into(),
             field: None,
             errors: Vec::new(),
             retry_after: None,
+            required_scope: None,
         }
     }
 
@@ -137,10 +143,11 @@ impl IntoResponse for Problem {
             kind: format!("https://hitch.example/problems/{}", self.code),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: self.status,
-            code: self.code,
+            code: self.code.into(),
             detail: self.detail,
             field: self.field,
             errors: self.errors,
+            required_scope: self.required_scope.map(String::from),
         })
         .unwrap_or_default();
         let mut res = (status, body).into_response();
