@@ -90,7 +90,22 @@ impl Default for SignInLimits {
 impl SignInLimits {
     /// Counts a sign-in attempt against each limit before the password is checked, or
     /// says how long this address must wait before trying `email` again.
+    ///
+    /// Once an account has had too many wrong passwords from anywhere, an address that
+    /// has not failed for it still gets one try: strangers guessing cannot lock the
+    /// owner out, and each of their addresses gets one guess per window at most.
     fn attempt(&self, ip: Option<IpAddr>, email: &str) -> Result<(), Duration> {
+        if let Some(wait) = self.account.wait(&email.to_string()) {
+            self.pair
+                .first_attempt((ip, email.to_string()))
+                .map_err(|_| wait)?;
+            if let Some(ip) = ip {
+                self.address.attempt(ip)?;
+            }
+            // Counted like any attempt, so a success takes back only its own count.
+            self.account.failed(email.to_string());
+            return Ok(());
+        }
         let waits = [
             self.pair.attempt((ip, email.to_string())).err(),
             ip.and_then(|ip| self.address.attempt(ip).err()),

@@ -77,6 +77,20 @@ impl<K: Hash + Eq> FailureLimit<K> {
         Ok(())
     }
 
+    /// Like [`FailureLimit::attempt`], but only for a key with nothing counted in its
+    /// current window: one try, then it waits like any other.
+    pub fn first_attempt(&self, key: K) -> Result<(), Duration> {
+        let Ok(mut map) = self.seen.lock() else {
+            return Ok(());
+        };
+        let e = self.current(&mut map, key);
+        if e.1 > 0 {
+            return Err(self.window.saturating_sub(e.0.elapsed()));
+        }
+        e.1 = 1;
+        Ok(())
+    }
+
     /// Takes back one attempt counted by [`FailureLimit::attempt`] that succeeded.
     pub fn forgive(&self, key: &K) {
         if let Ok(mut map) = self.seen.lock()
@@ -132,6 +146,17 @@ mod tests {
         assert!(limit.attempt("a").is_err(), "a third attempt waits");
         assert!(limit.wait(&"a").is_some());
         assert_eq!(limit.attempt("b"), Ok(()));
+    }
+
+    #[test]
+    fn a_first_attempt_passes_once_per_window() {
+        let limit = FailureLimit::new(5, Duration::from_secs(60));
+        assert_eq!(limit.first_attempt("a"), Ok(()));
+        assert!(limit.first_attempt("a").is_err());
+        limit.clear(&"a");
+        assert_eq!(limit.first_attempt("a"), Ok(()));
+        limit.failed("b");
+        assert!(limit.first_attempt("b").is_err());
     }
 
     #[test]

@@ -551,3 +551,33 @@ async fn pages_carry_security_headers() {
         );
     }
 }
+
+/// Strangers guessing one account from many addresses do not lock its owner out: past
+/// the account's limit, an address that has not failed still gets one try, so the
+/// owner signs in from a fresh address, while each guessing address gets nothing more.
+#[tokio::test]
+async fn an_attack_on_one_account_does_not_lock_out_its_owner() {
+    let Some(app) = TestApp::spawn_with(|c| c.trusted_proxies = "127.0.0.1, ::1".into()).await
+    else {
+        return;
+    };
+    // 50 wrong passwords from ten addresses: the account's limit.
+    for n in 0..50 {
+        let address = format!("203.0.113.{}", 100 + n % 10);
+        let (status, _) = sign_in_from(&app, &address, OWNER, &format!("guess-{n}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    // The attackers' addresses are paused, with the right password too.
+    let (status, _) = sign_in_from(&app, "203.0.113.100", OWNER, OWNER_PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // A new attacking address gets one guess, then waits.
+    let (status, _) = sign_in_from(&app, "203.0.113.200", OWNER, "guess-x").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = sign_in_from(&app, "203.0.113.200", OWNER, "guess-y").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // The owner, from an address that has not failed, gets in while the attack goes on.
+    let (status, body) = sign_in_from(&app, "198.51.100.7", OWNER, OWNER_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = sign_in_from(&app, "198.51.100.7", OWNER, OWNER_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "and again: {body}");
+}
