@@ -38,6 +38,8 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// Comma-separated older (or upcoming) master keys, accepted for unwrapping only.
     pub decrypt_keys: Option<Sensitive>,
+    /// Bearer token for `/metrics`; without one only this machine may read it.
+    pub metrics_token: Option<Sensitive>,
     /// Run the job workers in this process.
     pub jobs_enabled: bool,
     /// Jobs run at once by this process.
@@ -112,6 +114,7 @@ impl Default for Config {
             master_key: None,
             master_key_file: None,
             decrypt_keys: None,
+            metrics_token: None,
             jobs_enabled: true,
             job_concurrency: 8,
             job_drain_seconds: 20,

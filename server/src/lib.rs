@@ -328,7 +328,11 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
         .route(
             "/metrics",
             axum::routing::get(metrics::endpoint)
-                .with_state((platform.metrics.clone(), db.clone())),
+                .with_state((platform.metrics.clone(), db.clone()))
+                .route_layer(middleware::from_fn_with_state(
+                    config.metrics_token.as_ref().map(|t| Arc::new(t.0.clone())),
+                    routes::metrics_access::guard,
+                )),
         )
         .merge(routes::api::router(
             platform,

@@ -8,4 +8,5 @@ pub mod headers;
 pub mod health;
 pub mod limits;
 pub mod live;
+pub mod metrics_access;
 pub mod rpc_status;

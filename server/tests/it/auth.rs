@@ -581,3 +581,50 @@ async fn an_attack_on_one_account_does_not_lock_out_its_owner() {
     let (status, body) = sign_in_from(&app, "198.51.100.7", OWNER, OWNER_PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "and again: {body}");
 }
+
+/// `/metrics`: this machine only, and not through a proxy, unless a token is set;
+/// with a token, only with it.
+#[tokio::test]
+async fn metrics_are_not_published_to_the_world() {
+    let Some(app) = TestApp::spawn().await else {
+        return;
+    };
+    let get = |headers: Vec<(&'static str, String)>| {
+        let url = format!("{}/metrics", app.base);
+        async move {
+            let mut req = reqwest::Client::new().get(url);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            req.send().await.expect("metrics").status()
+        }
+    };
+    assert_eq!(get(vec![]).await, StatusCode::OK, "a local scraper");
+    assert_eq!(
+        get(vec![("X-Forwarded-For", "203.0.113.9".into())]).await,
+        StatusCode::UNAUTHORIZED,
+        "through a reverse proxy"
+    );
+    drop(app);
+
+    let Some(app) = TestApp::spawn_with(|c| {
+        c.metrics_token = Some(server::config::Sensitive("scrape-secret-123".into()))
+    })
+    .await
+    else {
+        return;
+    };
+    let get = |auth: Option<&'static str>| {
+        let url = format!("{}/metrics", app.base);
+        async move {
+            let mut req = reqwest::Client::new().get(url);
+            if let Some(a) = auth {
+                req = req.header("Authorization", a);
+            }
+            req.send().await.expect("metrics").status()
+        }
+    };
+    assert_eq!(get(None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(Some("Bearer wrong")).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(Some("Bearer scrape-secret-123")).await, StatusCode::OK);
+}
