@@ -1,6 +1,16 @@
 //! One-way digests for values looked up by a token the client holds (sessions, guest
-//! links, API keys): the database keeps only the digest, so a copy of it opens nothing.
+//! links, feed links, API keys): the database keeps only the digest, so a copy of it
+//! opens nothing; and the tokens themselves.
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use rand::RngCore;
 use sha2::{Digest, Sha256};
+
+/// A new bearer token for a link: 32 random bytes, URL-safe base64 (43 characters).
+pub fn random_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
 
 /// Lowercase hex SHA-256 of `value`.
 pub fn sha256_hex(value: &str) -> String {

@@ -3,8 +3,6 @@
 //! new one revokes the earlier ones.
 use app::model::auth::Actor;
 use app::ports::AppResult;
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use rand::RngCore;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::json;
 
@@ -36,9 +34,7 @@ pub(crate) async fn issue_token(
         .await
         .or_internal()?
         .ok_or_else(|| AppError::not_found("booking"))?;
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    let token = URL_SAFE_NO_PAD.encode(raw);
+    let token = crate::platform::hash::random_token();
     let now = now_ms();
     let id = ids::new("mt");
     let txn = crate::db::begin_write(db).await.or_internal()?;

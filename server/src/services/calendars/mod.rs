@@ -1,5 +1,6 @@
-//! Calendar feeds: private `.ics` links for the whole organization or one resource,
-//! with full details or busy times only. A token is 32 random bytes, looked up by its
+//! Calendars: the dashboard's day and week view ([`agenda`]) and calendar feeds,
+//! private `.ics` links for the whole organization or one resource, with full details
+//! or busy times only. A token is 32 random bytes, looked up by its
 //! SHA-256 and kept encrypted in the vault so managers can copy the link again.
 //! [`feed_serve`] answers the calendar apps; [`feed_build`] writes the feed.
 pub mod agenda;
@@ -11,8 +12,6 @@ use app::model::auth::{Actor, CurrentUser};
 use app::model::calendar::{Agenda, AgendaQuery, FeedInput, FeedView};
 use app::ports::{AppResult, CalendarPort};
 use async_trait::async_trait;
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use rand::RngCore;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     sea_query::Expr,
@@ -47,12 +46,6 @@ pub fn hash(token: &str) -> String {
 
 pub fn url(public_url: &str, token: &str) -> String {
     format!("{}/feeds/{token}.ics", public_url.trim_end_matches('/'))
-}
-
-fn new_token() -> String {
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    URL_SAFE_NO_PAD.encode(raw)
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -179,7 +172,7 @@ impl CalendarPort for CalendarService {
                 ),
             ));
         }
-        let token = new_token();
+        let token = crate::platform::hash::random_token();
         let now = now_ms();
         let row = calendar_feed::Model {
             id: ids::new("feed"),
@@ -259,7 +252,7 @@ impl CalendarPort for CalendarService {
                 detail: "This feed was revoked; create a new one.".into(),
             });
         }
-        let token = new_token();
+        let token = crate::platform::hash::random_token();
         f.token_hash = hash(&token);
         let txn = crate::db::begin_write(&self.db).await.or_internal()?;
         calendar_feed::Entity::update_many()
