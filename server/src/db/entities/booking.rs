@@ -25,3 +25,11 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Joins a booking to its guest (lists that show the guest's name or contact).
+pub fn client() -> RelationDef {
+    Entity::belongs_to(super::client::Entity)
+        .from(Column::ClientId)
+        .to(super::client::Column::Id)
+        .into()
+}

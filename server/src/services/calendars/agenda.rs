@@ -12,7 +12,6 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationDef,
 };
 
 use crate::db::entities::{booking, client, resource};
@@ -34,13 +33,6 @@ type Row = (
     String,
     Option<String>,
 );
-
-fn client_of_booking() -> RelationDef {
-    booking::Entity::belongs_to(client::Entity)
-        .from(booking::Column::ClientId)
-        .to(client::Column::Id)
-        .into()
-}
 
 fn midnight(tz: Tz, day: NaiveDate) -> AppResult<DateTime<Utc>> {
     to_utc(tz, day.and_hms_opt(0, 0, 0).unwrap_or_default(), "date")
@@ -110,7 +102,7 @@ pub async fn agenda(
             booking::Column::PartySize,
             booking::Column::Status,
         ])
-        .join(JoinType::LeftJoin, client_of_booking())
+        .join(JoinType::LeftJoin, booking::client())
         .column_as(client::Column::Name, "client_name")
         .filter(booking::Column::OrganizationId.eq(&user.org_id))
         .filter(booking::Column::Status.ne("cancelled"))
@@ -152,10 +144,13 @@ pub async fn agenda(
             .collect()
     };
     let (mut first, mut last) = DEFAULT_HOURS;
+    let bounds = days
+        .iter()
+        .map(|d| Ok((midnight(tz, *d)?, midnight(tz, *d + Duration::days(1))?)))
+        .collect::<AppResult<Vec<_>>>()?;
     for (id, resource_id, starts, ends, party, status, name) in rows {
-        for (di, day) in days.iter().enumerate() {
-            let day_start = midnight(tz, *day)?;
-            let day_end = midnight(tz, *day + Duration::days(1))?;
+        for (di, (day, (day_start, day_end))) in days.iter().zip(&bounds).enumerate() {
+            let (day_start, day_end) = (*day_start, *day_end);
             if starts >= day_end || ends <= day_start {
                 continue;
             }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationDef,
+    QuerySelect,
 };
 
 use crate::db::entities::{booking, client, organization, resource};
@@ -55,13 +55,6 @@ struct Booking<'a> {
     client_phone: Option<&'a str>,
 }
 
-fn client_of_booking() -> RelationDef {
-    booking::Entity::belongs_to(client::Entity)
-        .from(booking::Column::ClientId)
-        .to(client::Column::Id)
-        .into()
-}
-
 /// Builds the feed as of `now`; `public_url` makes the dashboard links.
 pub async fn build(
     db: &impl ConnectionTrait,
@@ -107,7 +100,7 @@ pub async fn build(
     }
     if !spec.busy_only {
         q = q
-            .join(JoinType::LeftJoin, client_of_booking())
+            .join(JoinType::LeftJoin, booking::client())
             .column_as(client::Column::Name, "client_name")
             .column_as(client::Column::Email, "client_email")
             .column_as(client::Column::Phone, "client_phone");

@@ -113,15 +113,34 @@ impl CalendarService {
         })
     }
 
-    /// Tells every process to stop serving the feed's old link now.
-    fn announce(&self, org_id: &str, feed_id: &str, what: &str) {
-        self.server.forget(feed_id);
+    /// Audits a change to a feed's link, commits it, and tells every process to stop
+    /// serving the old link now.
+    async fn finish(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        user: &CurrentUser,
+        f: &calendar_feed::Model,
+        action: &str,
+    ) -> AppResult<()> {
+        audit::record(
+            &txn,
+            &Actor::from(user),
+            action,
+            "calendar_feed",
+            &f.id,
+            json!({ "label": f.label }),
+        )
+        .await
+        .or_internal()?;
+        txn.commit().await.or_internal()?;
+        self.server.forget(&f.id);
         self.hub.change(Change {
-            org_id: org_id.into(),
+            org_id: f.organization_id.clone(),
             entity_kind: feed_serve::FEED_KIND.into(),
-            entity_id: feed_id.into(),
-            event_type: what.into(),
+            entity_id: f.id.clone(),
+            event_type: action.into(),
         });
+        Ok(())
     }
 }
 
@@ -229,19 +248,7 @@ impl CalendarPort for CalendarService {
             .delete(&txn, &user.org_id, &vault_name(id))
             .await
             .or_internal()?;
-        audit::record(
-            &txn,
-            &Actor::from(user),
-            "calendar_feed.revoked",
-            "calendar_feed",
-            id,
-            json!({ "label": f.label }),
-        )
-        .await
-        .or_internal()?;
-        txn.commit().await.or_internal()?;
-        self.announce(&user.org_id, id, "calendar_feed.revoked");
-        Ok(())
+        self.finish(txn, user, &f, "calendar_feed.revoked").await
     }
 
     async fn rotate_feed(&self, user: &CurrentUser, id: &str) -> AppResult<FeedView> {
@@ -265,18 +272,7 @@ impl CalendarPort for CalendarService {
             .put(&txn, &user.org_id, &vault_name(id), &token)
             .await
             .or_internal()?;
-        audit::record(
-            &txn,
-            &Actor::from(user),
-            "calendar_feed.rotated",
-            "calendar_feed",
-            id,
-            json!({ "label": f.label }),
-        )
-        .await
-        .or_internal()?;
-        txn.commit().await.or_internal()?;
-        self.announce(&user.org_id, id, "calendar_feed.rotated");
+        self.finish(txn, user, &f, "calendar_feed.rotated").await?;
         self.view(user, &f).await
     }
 }
