@@ -9,7 +9,7 @@ use leptos_router::{
 
 use crate::components::layout::DashboardLayout;
 use crate::pages::{
-    bookings, calendar, clients, integrations, invoices, jobs, login::LoginPage,
+    bookings, calendar, calendar_sync, clients, integrations, invoices, jobs, login::LoginPage,
     notification_templates, notifications, portal::PortalPage, settings, stripe,
     webhook_deliveries, webhooks,
 };
@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("bookings/:id") view=bookings::EditBookingPage ssr=ssr.clone() />
                     <Route path=path!("calendar") view=calendar::CalendarPage ssr=ssr.clone() />
                     <Route path=path!("calendar/feeds") view=calendar::FeedsPage ssr=ssr.clone() />
+                    <Route path=path!("calendar/sync") view=calendar_sync::CalendarSyncPage ssr=ssr.clone() />
                     <Route path=path!("clients") view=clients::ClientsPage ssr=ssr.clone() />
                     <Route path=path!("clients/new") view=clients::NewClientPage ssr=ssr.clone() />
                     <Route path=path!("clients/:id") view=clients::EditClientPage ssr=ssr.clone() />

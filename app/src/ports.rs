@@ -12,6 +12,7 @@ use crate::model::booking::{
     BookingFilter, BookingFormOptions, BookingInput, BookingListItem, BookingView,
 };
 use crate::model::calendar::{Agenda, AgendaQuery, FeedInput, FeedView};
+use crate::model::calendar_sync::{CalendarSyncOverview, ConnectionSettings};
 use crate::model::client::{ClientInput, ClientView};
 use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceStatus, InvoiceView};
 use crate::model::notification::{
@@ -322,12 +323,30 @@ pub trait CalendarPort: Send + Sync {
     async fn rotate_feed(&self, user: &CurrentUser, id: &str) -> AppResult<FeedView>;
 }
 
+/// Two-way sync with connected calendars (Google, CalDAV).
+#[async_trait]
+pub trait CalendarSyncPort: Send + Sync {
+    async fn overview(&self, user: &CurrentUser) -> AppResult<CalendarSyncOverview>;
+    async fn update_connection(
+        &self,
+        user: &CurrentUser,
+        id: &str,
+        settings: &ConnectionSettings,
+    ) -> AppResult<()>;
+    /// Revokes the grant and forgets the connection, its busy time and event links.
+    async fn disconnect(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
+    async fn sync_now(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
+    /// Accept applies the calendar's change to the booking; reject puts Hitch's back.
+    async fn decide(&self, user: &CurrentUser, conflict_id: &str, accept: bool) -> AppResult<()>;
+}
+
 /// Everything the server functions need, provided once per request as context.
 #[derive(Clone)]
 pub struct Ports {
     pub auth: Arc<dyn AuthPort>,
     pub bookings: Arc<dyn BookingsPort>,
     pub calendar: Arc<dyn CalendarPort>,
+    pub calendar_sync: Arc<dyn CalendarSyncPort>,
     pub clients: Arc<dyn ClientsPort>,
     pub invoices: Arc<dyn InvoicesPort>,
     pub notifications: Arc<dyn NotificationsPort>,

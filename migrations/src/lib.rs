@@ -13,6 +13,7 @@ mod m20261204_000009_reasons_and_refusals;
 mod m20261204_000010_notifications;
 mod m20261205_000011_calendar_feeds;
 mod m20261205_000012_api_key_scopes;
+mod m20261205_000013_calendar_sync;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000010_notifications::Migration),
             Box::new(m20261205_000011_calendar_feeds::Migration),
             Box::new(m20261205_000012_api_key_scopes::Migration),
+            Box::new(m20261205_000013_calendar_sync::Migration),
         ]
     }
 }

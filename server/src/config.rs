@@ -71,6 +71,17 @@ pub struct Config {
     pub stripe_link_hours: i64,
     /// Minutes between reconciliation sweeps that ask Stripe about unsettled links.
     pub stripe_reconcile_minutes: u64,
+    /// The OAuth client Hitch signs in to Google Calendar with (Google Cloud console,
+    /// type "Web application", redirect `{public_url}/integrations/google/callback`).
+    pub google_client_id: Option<String>,
+    pub google_client_secret: Option<Sensitive>,
+    /// Google's OAuth and Calendar endpoints (a local fake's addresses in tests).
+    pub google_auth_url: String,
+    pub google_token_url: String,
+    pub google_revoke_url: String,
+    pub google_api_base: String,
+    /// Minutes between pulls of each connected calendar when no push notice came.
+    pub calendar_poll_minutes: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +140,13 @@ impl Default for Config {
             smtp_ca_file: None,
             stripe_link_hours: 24,
             stripe_reconcile_minutes: 5,
+            google_client_id: None,
+            google_client_secret: None,
+            google_auth_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
+            google_token_url: "https://oauth2.googleapis.com/token".into(),
+            google_revoke_url: "https://oauth2.googleapis.com/revoke".into(),
+            google_api_base: "https://www.googleapis.com/calendar/v3".into(),
+            calendar_poll_minutes: 10,
         }
     }
 }
@@ -239,6 +257,10 @@ impl Config {
         for (setting, base) in [
             ("HITCH_TWILIO_API_BASE", &self.twilio_api_base),
             ("HITCH_SENDGRID_API_BASE", &self.sendgrid_api_base),
+            ("HITCH_GOOGLE_AUTH_URL", &self.google_auth_url),
+            ("HITCH_GOOGLE_TOKEN_URL", &self.google_token_url),
+            ("HITCH_GOOGLE_REVOKE_URL", &self.google_revoke_url),
+            ("HITCH_GOOGLE_API_BASE", &self.google_api_base),
         ] {
             if !(base.starts_with("https://")
                 || (self.environment == Environment::Development && base.starts_with("http://")))
@@ -262,6 +284,18 @@ impl Config {
             return Err(ConfigError::Invalid {
                 setting: "HITCH_STRIPE_LINK_HOURS",
                 problem: "must be between 1 and 24 (Stripe's limits)".into(),
+            });
+        }
+        if !(1..=1440).contains(&self.calendar_poll_minutes) {
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_CALENDAR_POLL_MINUTES",
+                problem: "must be between 1 and 1440".into(),
+            });
+        }
+        if self.google_client_id.is_some() != self.google_client_secret.is_some() {
+            return Err(ConfigError::Invalid {
+                setting: "HITCH_GOOGLE_CLIENT_SECRET",
+                problem: "and HITCH_GOOGLE_CLIENT_ID go together: set both or neither".into(),
             });
         }
         if !(1..=1440).contains(&self.stripe_reconcile_minutes) {

@@ -4,6 +4,7 @@
 //! This file is the composition root: the one place that names every consumer of
 //! domain events. The layers below it import only downwards; `layering.rs` states
 //! the rule and a test checks it on the tree.
+pub mod calendar_composition;
 pub mod config;
 pub mod consumers;
 pub mod db;
@@ -41,6 +42,7 @@ use tower_http::{
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 use crate::config::Config;
+use crate::consumers::calendars::{self as calendars, CalendarSubscriber};
 use crate::consumers::notifications::{self as notifications, NotificationSubscriber};
 use crate::consumers::webhooks::WebhookSubscriber;
 use crate::consumers::webhooks::manage::WebhooksService;
@@ -106,6 +108,8 @@ pub struct Platform {
     pub notify: notifications::Deps,
     /// Answers calendar apps polling feed links (with its caches).
     pub feeds: services::calendars::feed_serve::FeedServer,
+    /// What the calendar sync jobs and their dashboard share.
+    pub calendars: calendars::Deps,
 }
 
 impl Platform {
@@ -129,6 +133,7 @@ impl Platform {
             smtp_roots: config.smtp_roots()?.map(Arc::new),
             outbox: Arc::default(),
         };
+        let calendars = calendar_composition::deps(config, &vault);
         // Every consumer of domain events, in the order they see each event.
         let subscribers: Vec<Arc<dyn Subscriber>> = vec![
             Arc::new(WebhookSubscriber::new(
@@ -138,8 +143,19 @@ impl Platform {
                 std::time::Duration::from_secs(config.webhook_timeout_seconds),
             )),
             Arc::new(NotificationSubscriber::new(&hub, notify.clone())),
+            Arc::new(CalendarSubscriber::new(&hub, calendars.clone())),
         ];
         let outbox = Outbox::new(db.clone(), hub.clone(), subscribers);
+        // A calendar may move or cancel bookings, through the booking rules.
+        let _ = calendars
+            .changes
+            .set(Arc::new(calendar_composition::BookingChanges {
+                bookings: BookingsService {
+                    db: db.clone(),
+                    outbox: outbox.clone(),
+                },
+                db: db.clone(),
+            }));
         // The notification jobs emit events of their own (a failure, a broken channel).
         let _ = notify.outbox.set(outbox.downgrade());
         let stripe = stripe::Stripe {
@@ -165,6 +181,7 @@ impl Platform {
             config.feed_fetches_per_minute,
         );
         Ok(Platform {
+            calendars,
             feeds,
             stripe_intake,
             hub,
@@ -220,6 +237,14 @@ pub fn notifications_service(p: &Platform) -> notifications::manage::Notificatio
     notifications::manage::NotificationsService::new(p.db.clone(), p.hub.clone(), p.notify.clone())
 }
 
+pub fn calendar_sync_service(p: &Platform) -> calendars::manage::CalendarSyncService {
+    calendars::manage::CalendarSyncService {
+        db: p.db.clone(),
+        hub: p.hub.clone(),
+        deps: p.calendars.clone(),
+    }
+}
+
 pub fn calendar_service(p: &Platform) -> services::calendars::CalendarService {
     services::calendars::CalendarService {
         db: p.db.clone(),
@@ -242,6 +267,7 @@ pub fn ports(p: &Platform) -> Ports {
             outbox: p.outbox.clone(),
         }),
         calendar: Arc::new(calendar_service(p)),
+        calendar_sync: Arc::new(calendar_sync_service(p)),
         clients: Arc::new(ClientsService {
             db: db.clone(),
             outbox: p.outbox.clone(),
@@ -322,6 +348,14 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
             "/manage/{token}/booking.ics",
             axum::routing::get(routes::exports::booking_ics),
         )
+        .route(
+            routes::google::START,
+            axum::routing::post(routes::google::start),
+        )
+        .route(
+            routes::google::CALLBACK,
+            axum::routing::get(routes::google::callback),
+        )
         .with_state(platform.clone());
     Router::new()
         .merge(routes::health::router(db.clone()))
@@ -342,6 +376,10 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
         .route(
             "/feeds/{file}",
             axum::routing::get(routes::feeds::feed).with_state(platform.feeds.clone()),
+        )
+        .route(
+            calendars::watch::PATH,
+            axum::routing::post(routes::google::notice).with_state(platform.clone()),
         )
         .route(
             "/webhooks/stripe/{org_slug}",
@@ -423,6 +461,13 @@ pub async fn start(
             shutdown.clone(),
         );
     }
+    if config.jobs_enabled {
+        spawn_calendar_poller(
+            &platform,
+            std::time::Duration::from_secs(config.calendar_poll_minutes * 60),
+            shutdown.clone(),
+        );
+    }
     let workers = config.jobs_enabled.then(|| {
         Runner {
             db: platform.db.clone(),
@@ -474,6 +519,28 @@ fn spawn_stripe_reconciler(p: &Platform, every: std::time::Duration, stop: Cance
                 Ok(0) => {}
                 Ok(n) => tracing::info!(links = n, "asking Stripe about unsettled payment links"),
                 Err(e) => tracing::warn!(error = %e, "Stripe reconciliation sweep failed"),
+            }
+        }
+    });
+}
+
+/// Pulls every connected calendar not pulled for `every` (push notices may be lost or
+/// unavailable). Every process may run it: a pull waiting already is not queued twice.
+fn spawn_calendar_poller(p: &Platform, every: std::time::Duration, stop: CancellationToken) {
+    let (db, hub) = (p.db.clone(), p.hub.clone());
+    tokio::spawn(async move {
+        // Checked a few times per interval, so a connection is at most ~1.25x late.
+        let mut tick = tokio::time::interval(every / 4);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            match calendars::pull::sweep(&db, &hub, every).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(connections = n, "pulling connected calendars"),
+                Err(e) => tracing::warn!(error = %e, "calendar poll failed"),
             }
         }
     });

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod bookings;
 pub mod calendar;
+pub mod calendar_sync;
 pub mod clients;
 pub mod invoices;
 pub mod notifications;

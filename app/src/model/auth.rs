@@ -78,6 +78,9 @@ impl From<&CurrentUser> for Actor {
         // Requests made with an API key act as a user whose id is the key's `key_` id.
         let kind = if u.user_id.starts_with("key_") {
             ActorKind::ApiKey
+        } else if u.user_id.starts_with("ccn_") {
+            // A calendar connection applying a change made in the calendar.
+            ActorKind::System
         } else if u.user_id.starts_with("mt_") {
             // The guest portal acts as a user whose id is the manage token's `mt_` id.
             ActorKind::Guest

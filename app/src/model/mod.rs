@@ -3,6 +3,7 @@ pub mod api_scope;
 pub mod auth;
 pub mod booking;
 pub mod calendar;
+pub mod calendar_sync;
 pub mod client;
 pub mod invoice;
 pub mod money;

@@ -1,5 +1,6 @@
 pub mod bookings;
 pub mod calendar;
+pub mod calendar_sync;
 pub mod clients;
 pub mod integrations;
 pub mod invoices;

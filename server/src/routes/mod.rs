@@ -3,6 +3,7 @@ pub mod api;
 pub mod cross_site;
 pub mod exports;
 pub mod feeds;
+pub mod google;
 pub mod guard;
 pub mod headers;
 pub mod health;

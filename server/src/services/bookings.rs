@@ -129,6 +129,22 @@ fn to_client() -> RelationDef {
         .into()
 }
 
+/// A booking of the organization, with the organization (for its zone and currency).
+pub async fn with_org(
+    db: &DatabaseConnection,
+    org_id: &str,
+    id: &str,
+) -> AppResult<(booking::Model, organization::Model)> {
+    let org = org::load(db, org_id).await?;
+    let b = booking::Entity::find_by_id(id)
+        .filter(booking::Column::OrganizationId.eq(org_id))
+        .one(db)
+        .await
+        .or_internal()?
+        .ok_or_else(|| AppError::not_found("booking"))?;
+    Ok((b, org))
+}
+
 /// The (resource, client) names `b` refers to, in one query; `None` for a row gone.
 pub async fn names_of(
     db: &impl ConnectionTrait,

@@ -9,9 +9,11 @@ use app::model::booking::{BookingStatus, ValidBooking, guests};
 use app::ports::AppResult;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+};
 
-use crate::db::entities::{booking, client, organization, resource};
+use crate::db::entities::{booking, calendar_busy_block, client, organization, resource};
 use crate::platform::OrInternal;
 use crate::platform::sql;
 use crate::services::org::{resource_view, tz};
@@ -160,11 +162,59 @@ pub async fn place(
             field: "start_time".into(),
         });
     }
+    if blocked_by_calendar(txn, &org.id, &resource.id, start, end, exclude).await? {
+        return Err(AppError::SlotTaken {
+            detail: format!(
+                "{} is busy at that time in a connected calendar. Choose another time or resource.",
+                rv.name
+            ),
+            field: "start_time".into(),
+        });
+    }
     Ok(Placement {
         resource,
         start,
         end,
     })
+}
+
+/// Whether busy time pulled from a connected calendar overlaps `[start, end)` on this
+/// resource (a block without a resource takes them all). A busy block takes the whole
+/// resource, whatever its capacity. A booking keeping its time and resource is not
+/// refused for a block added over it later (its notes or party can still change).
+async fn blocked_by_calendar(
+    txn: &DatabaseTransaction,
+    org_id: &str,
+    resource_id: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    exclude: Option<&str>,
+) -> AppResult<bool> {
+    if let Some(id) = exclude {
+        let unchanged = booking::Entity::find_by_id(id)
+            .one(txn)
+            .await
+            .or_internal()?
+            .is_some_and(|b| {
+                b.resource_id == resource_id && b.starts_at == start && b.ends_at == end
+            });
+        if unchanged {
+            return Ok(false);
+        }
+    }
+    let hits = calendar_busy_block::Entity::find()
+        .filter(calendar_busy_block::Column::OrganizationId.eq(org_id))
+        .filter(
+            Condition::any()
+                .add(calendar_busy_block::Column::ResourceId.eq(resource_id))
+                .add(calendar_busy_block::Column::ResourceId.is_null()),
+        )
+        .filter(calendar_busy_block::Column::StartsAt.lt(end.timestamp_millis()))
+        .filter(calendar_busy_block::Column::EndsAt.gt(start.timestamp_millis()))
+        .count(txn)
+        .await
+        .or_internal()?;
+    Ok(hits > 0)
 }
 
 #[cfg(test)]

@@ -2,7 +2,12 @@
 pub mod api_key;
 pub mod audit_log;
 pub mod booking;
+pub mod calendar_busy_block;
+pub mod calendar_conflict;
+pub mod calendar_connection;
+pub mod calendar_event_link;
 pub mod calendar_feed;
+pub mod calendar_source;
 pub mod client;
 pub mod event;
 pub mod idempotency_key;

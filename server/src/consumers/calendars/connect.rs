@@ -1,0 +1,195 @@
+//! Connecting a Google account: the two ends of the OAuth dance (the routes keep
+//! `state` and the PKCE verifier in the user's session in between), then the
+//! connection made or renewed with the account's calendars and a first pull queued.
+use app::error::AppError;
+use app::model::auth::{Actor, CurrentUser};
+use app::ports::AppResult;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    TransactionTrait, sea_query::Expr,
+};
+use serde_json::json;
+
+use super::manage::{CalendarSyncService, announce};
+use super::oauth::Authorization;
+use super::{connection, state, strategy, watch};
+use crate::db::audit;
+use crate::db::entities::{calendar_connection as conn, calendar_source as source, resource};
+use crate::platform::{OrInternal, ids, now_ms};
+
+/// Connections one organization may have.
+const MAX_CONNECTIONS: u64 = 20;
+
+impl CalendarSyncService {
+    /// Where to send the user to sign in to Google.
+    pub fn start_connect(&self) -> AppResult<Authorization> {
+        self.oauth()?
+            .authorize()
+            .map_err(|e| AppError::NotConfigured {
+                detail: e.to_string(),
+            })
+    }
+
+    /// Google sent the user back with a code: trade it for tokens, read the account's
+    /// calendars, and create (or renew) the connection. Returns its id.
+    pub async fn finish_connect(
+        &self,
+        user: &CurrentUser,
+        code: &str,
+        verifier: &str,
+        resource_id: Option<&str>,
+    ) -> AppResult<String> {
+        let oauth = self.oauth()?;
+        let provider_error = |detail: String| AppError::Provider {
+            provider: "Google".into(),
+            detail,
+        };
+        let tokens = oauth
+            .exchange(&self.deps.http, code, verifier)
+            .await
+            .map_err(|e| provider_error(e.to_string()))?;
+        let calendars = self
+            .deps
+            .api
+            .calendars(&tokens.access_token)
+            .await
+            .map_err(|e| provider_error(e.to_string()))?;
+        let account = calendars
+            .iter()
+            .find(|c| c.primary)
+            .map_or_else(|| "Google account".to_string(), |c| c.id.clone());
+        let db = &self.db;
+        if let Some(r) = resource_id {
+            resource::Entity::find_by_id(r)
+                .filter(resource::Column::OrganizationId.eq(&user.org_id))
+                .one(db)
+                .await
+                .or_internal()?
+                .ok_or_else(|| AppError::field("resource_id", "This resource does not exist."))?;
+        }
+        let existing = conn::Entity::find()
+            .filter(conn::Column::OrganizationId.eq(&user.org_id))
+            .filter(conn::Column::Provider.eq("google"))
+            .filter(conn::Column::Account.eq(&account))
+            .filter(match resource_id {
+                Some(r) => conn::Column::ResourceId.eq(r),
+                None => conn::Column::ResourceId.is_null(),
+            })
+            .one(db)
+            .await
+            .or_internal()?;
+        let now = now_ms();
+        let txn = db.begin().await.or_internal()?;
+        let c = match existing {
+            Some(c) => {
+                // A reconnect: same connection, fresh grant.
+                conn::Entity::update_many()
+                    .col_expr(conn::Column::State, Expr::value(state::CONNECTED))
+                    .col_expr(conn::Column::LastError, Expr::value(Option::<String>::None))
+                    .col_expr(conn::Column::ErrorAt, Expr::value(Option::<i64>::None))
+                    .col_expr(conn::Column::UpdatedAt, Expr::value(now))
+                    .filter(conn::Column::Id.eq(&c.id))
+                    .exec(&txn)
+                    .await
+                    .or_internal()?;
+                conn::Model {
+                    state: state::CONNECTED.into(),
+                    ..c
+                }
+            }
+            None => {
+                let count = conn::Entity::find()
+                    .filter(conn::Column::OrganizationId.eq(&user.org_id))
+                    .count(&txn)
+                    .await
+                    .or_internal()?;
+                if count >= MAX_CONNECTIONS {
+                    return Err(AppError::BadRequest {
+                        detail: format!(
+                            "An organization can connect at most {MAX_CONNECTIONS} calendars."
+                        ),
+                    });
+                }
+                let target = calendars.iter().find(|c| c.primary && c.writable);
+                let row = conn::Model {
+                    id: ids::new("ccn"),
+                    organization_id: user.org_id.clone(),
+                    provider: "google".into(),
+                    account: account.clone(),
+                    resource_id: resource_id.map(str::to_string),
+                    connected_by: Some(user.user_id.clone()),
+                    state: state::CONNECTED.into(),
+                    target_calendar_id: target.map(|c| c.id.clone()),
+                    strategy: strategy::ASK.into(),
+                    token_expires_at: Some(tokens.expires_at),
+                    syncing_since: None,
+                    last_sync_at: None,
+                    last_error: None,
+                    error_at: None,
+                    backoff_until: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                let active: conn::ActiveModel = row.clone().into();
+                conn::Entity::insert(active)
+                    .exec_without_returning(&txn)
+                    .await
+                    .or_internal()?;
+                row
+            }
+        };
+        // The account's calendars as they are now; choices made before are kept.
+        let known: Vec<String> = source::Entity::find()
+            .select_only()
+            .column(source::Column::RemoteId)
+            .filter(source::Column::ConnectionId.eq(&c.id))
+            .into_tuple()
+            .all(&txn)
+            .await
+            .or_internal()?;
+        let fresh: Vec<source::ActiveModel> = calendars
+            .iter()
+            .filter(|cal| !known.contains(&cal.id))
+            .map(|cal| source::ActiveModel {
+                id: Set(ids::new("csr")),
+                connection_id: Set(c.id.clone()),
+                organization_id: Set(user.org_id.clone()),
+                remote_id: Set(cal.id.clone()),
+                summary: Set(cal.summary.clone()),
+                busy: Set(cal.primary),
+                sync_token: Set(None),
+                channel_id: Set(None),
+                channel_token_hash: Set(None),
+                channel_resource_id: Set(None),
+                channel_expires_at: Set(None),
+                last_synced_at: Set(None),
+            })
+            .collect();
+        if !fresh.is_empty() {
+            source::Entity::insert_many(fresh)
+                .exec_without_returning(&txn)
+                .await
+                .or_internal()?;
+        }
+        connection::store_tokens(&self.deps, &txn, &c, &tokens)
+            .await
+            .map_err(|e| crate::platform::internal(anyhow::anyhow!(e.to_string())))?;
+        audit::record(
+            &txn,
+            &Actor::from(user),
+            "calendar.connected",
+            "calendar_connection",
+            &c.id,
+            json!({ "provider": "google", "account": account, "resource_id": resource_id }),
+        )
+        .await
+        .or_internal()?;
+        watch::request_pull(&txn, &self.hub, &user.org_id, &c.id)
+            .await
+            .or_internal()?;
+        txn.commit().await.or_internal()?;
+        self.hub.jobs_enqueued();
+        announce(&self.hub, &user.org_id, &c.id);
+        Ok(c.id)
+    }
+}

@@ -1,0 +1,167 @@
+//! Calendars as a consumer of domain events: a booking change queues one push job per
+//! connection it concerns, in the booking's transaction (a few row inserts, no call
+//! to Google), so a booking write with a calendar connected costs about what it costs
+//! without one.
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use app::model::platform::IntegrationAlert;
+use async_trait::async_trait;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter,
+};
+
+use super::conflicts::status as conflict_status;
+use super::{Deps, push_job, state};
+use crate::db::entities::{calendar_conflict, calendar_connection as conn};
+use crate::events::{EventRecord, Subscriber};
+use crate::jobs::{NewJob, Registry};
+use crate::platform::Hub;
+
+/// Entity kind announced on the hub when connections change.
+pub const CONNECTIONS_CHANGED: &str = "calendar_connection";
+const TTL: Duration = Duration::from_secs(30);
+
+/// (connection id, resource it is limited to) of an organization's writing connections.
+type Targets = Arc<Vec<(String, Option<String>)>>;
+
+static TARGETS: LazyLock<Mutex<HashMap<String, (Instant, Targets)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+pub fn forget(org_id: &str) {
+    if let Ok(mut m) = TARGETS.lock() {
+        m.remove(org_id);
+    }
+}
+
+fn watch(hub: &Hub) {
+    let mut rx = hub.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(c) if c.entity_kind == CONNECTIONS_CHANGED => forget(&c.org_id),
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    if let Ok(mut m) = TARGETS.lock() {
+                        m.clear();
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+async fn targets(db: &impl ConnectionTrait, org_id: &str) -> Result<Targets, DbErr> {
+    if let Ok(m) = TARGETS.lock()
+        && let Some((at, t)) = m.get(org_id)
+        && at.elapsed() < TTL
+    {
+        return Ok(t.clone());
+    }
+    let t: Targets = Arc::new(
+        conn::Entity::find()
+            .filter(conn::Column::OrganizationId.eq(org_id))
+            .filter(conn::Column::State.eq(state::CONNECTED))
+            .filter(conn::Column::TargetCalendarId.is_not_null())
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.resource_id))
+            .collect(),
+    );
+    if let Ok(mut m) = TARGETS.lock() {
+        m.insert(org_id.to_string(), (Instant::now(), t.clone()));
+    }
+    Ok(t)
+}
+
+pub struct CalendarSubscriber {
+    deps: Deps,
+}
+
+impl CalendarSubscriber {
+    /// Must run inside the tokio runtime: it watches `hub` for connection changes.
+    pub fn new(hub: &Hub, deps: Deps) -> Self {
+        watch(hub);
+        CalendarSubscriber { deps }
+    }
+}
+
+#[async_trait]
+impl Subscriber for CalendarSubscriber {
+    fn name(&self) -> &'static str {
+        "calendars"
+    }
+
+    fn register(&self, jobs: &mut Registry) {
+        super::register(jobs, self.deps.clone());
+    }
+
+    async fn on_event(
+        &self,
+        txn: &DatabaseTransaction,
+        e: &EventRecord<'_>,
+    ) -> Result<Vec<NewJob>, DbErr> {
+        if e.event_type.entity_kind() != "booking" {
+            return Ok(Vec::new());
+        }
+        let all = targets(txn, e.org_id).await?;
+        if all.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The booking's resource now and before a move: a per-resource connection
+        // writes the one and removes from the other.
+        let now = e.data["resource_id"].as_str();
+        let before = e.data["previous"]["resource_id"].as_str();
+        Ok(all
+            .iter()
+            .filter(|(_, only)| {
+                only.as_deref()
+                    .is_none_or(|r| Some(r) == now || Some(r) == before)
+            })
+            .map(|(id, _)| push_job(e.org_id, id, e.entity_id))
+            .collect())
+    }
+
+    async fn alerts(
+        &self,
+        db: &DatabaseConnection,
+        org_id: &str,
+    ) -> Result<Vec<IntegrationAlert>, DbErr> {
+        let mut out: Vec<IntegrationAlert> = conn::Entity::find()
+            .filter(conn::Column::OrganizationId.eq(org_id))
+            .filter(conn::Column::State.eq(state::RECONNECT))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| IntegrationAlert {
+                title: "Calendar needs reconnecting".into(),
+                href: "/calendar/sync".into(),
+                subject: c.account,
+                detail: "stopped syncing: Google no longer accepts its sign-in. Reconnect it on the Calendar sync page.".into(),
+            })
+            .collect();
+        let open = calendar_conflict::Entity::find()
+            .filter(calendar_conflict::Column::OrganizationId.eq(org_id))
+            .filter(calendar_conflict::Column::Status.eq(conflict_status::OPEN))
+            .count(db)
+            .await?;
+        if open > 0 {
+            out.push(IntegrationAlert {
+                title: "Calendar changes to review".into(),
+                href: "/calendar/sync".into(),
+                subject: if open == 1 {
+                    "1 booking".into()
+                } else {
+                    format!("{open} bookings")
+                },
+                detail: "moved or deleted in a connected calendar; accept or reject each change."
+                    .into(),
+            });
+        }
+        Ok(out)
+    }
+}
