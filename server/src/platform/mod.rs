@@ -9,6 +9,7 @@ pub mod error;
 pub mod hash;
 pub mod ical;
 pub mod ids;
+pub mod org_cache;
 pub mod outbound;
 pub mod sql;
 

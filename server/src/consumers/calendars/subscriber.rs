@@ -2,9 +2,8 @@
 //! connection it concerns, in the booking's transaction (a few row inserts, no call
 //! to Google), so a booking write with a calendar connected costs about what it costs
 //! without one.
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use app::model::platform::IntegrationAlert;
 use async_trait::async_trait;
@@ -19,6 +18,7 @@ use crate::db::entities::{calendar_conflict, calendar_connection as conn};
 use crate::events::{EventRecord, Subscriber};
 use crate::jobs::{NewJob, Registry};
 use crate::platform::Hub;
+use crate::platform::org_cache::OrgCache;
 
 /// Entity kind announced on the hub when connections change.
 pub const CONNECTIONS_CHANGED: &str = "calendar_connection";
@@ -27,39 +27,20 @@ const TTL: Duration = Duration::from_secs(30);
 /// (connection id, resource it is limited to) of an organization's writing connections.
 type Targets = Arc<Vec<(String, Option<String>)>>;
 
-static TARGETS: LazyLock<Mutex<HashMap<String, (Instant, Targets)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static TARGETS: LazyLock<OrgCache<Targets>> = LazyLock::new(|| OrgCache::new(TTL));
 
+/// Drops the cached targets of an organization (they changed).
 pub fn forget(org_id: &str) {
-    if let Ok(mut m) = TARGETS.lock() {
-        m.remove(org_id);
-    }
+    TARGETS.forget(org_id);
 }
 
 fn watch(hub: &Hub) {
-    let mut rx = hub.subscribe();
-    tokio::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(c) if c.entity_kind == CONNECTIONS_CHANGED => forget(&c.org_id),
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    if let Ok(mut m) = TARGETS.lock() {
-                        m.clear();
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            }
-        }
-    });
+    TARGETS.watch(hub, CONNECTIONS_CHANGED);
 }
 
 async fn targets(db: &impl ConnectionTrait, org_id: &str) -> Result<Targets, DbErr> {
-    if let Ok(m) = TARGETS.lock()
-        && let Some((at, t)) = m.get(org_id)
-        && at.elapsed() < TTL
-    {
-        return Ok(t.clone());
+    if let Some(t) = TARGETS.get(org_id) {
+        return Ok(t);
     }
     let t: Targets = Arc::new(
         conn::Entity::find()
@@ -72,9 +53,7 @@ async fn targets(db: &impl ConnectionTrait, org_id: &str) -> Result<Targets, DbE
             .map(|c| (c.id, c.resource_id))
             .collect(),
     );
-    if let Ok(mut m) = TARGETS.lock() {
-        m.insert(org_id.to_string(), (Instant::now(), t.clone()));
-    }
+    TARGETS.put(org_id, t.clone());
     Ok(t)
 }
 

@@ -1,9 +1,8 @@
 //! Notifications as a consumer of domain events: in the event's transaction, one
 //! notification row and one job per matching rule, and reminders scheduled, moved or
 //! dropped with their booking.
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use app::model::notification::REMINDER;
 use app::model::platform::IntegrationAlert;
@@ -18,6 +17,7 @@ use super::{Deps, send_job, status};
 use crate::db::entities::{notification, notification_channel, notification_rule};
 use crate::events::{EventRecord, EventType, Subscriber};
 use crate::jobs::{NewJob, Registry};
+use crate::platform::org_cache::OrgCache;
 use crate::platform::{Hub, ids, now_ms};
 
 pub struct NotificationSubscriber {
@@ -71,41 +71,20 @@ pub const RULES_CHANGED: &str = "notification_rule";
 /// this process and (on PostgreSQL) in others clear them at once.
 const TTL: Duration = Duration::from_secs(30);
 
-static TARGETS: LazyLock<Mutex<HashMap<String, (Instant, Targets)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static TARGETS: LazyLock<OrgCache<Targets>> = LazyLock::new(|| OrgCache::new(TTL));
 
-/// Drops the cached rules of an organization (they changed).
+/// Drops the cached targets of an organization (they changed).
 pub fn forget(org_id: &str) {
-    if let Ok(mut m) = TARGETS.lock() {
-        m.remove(org_id);
-    }
+    TARGETS.forget(org_id);
 }
 
-/// Clears cached rules when another process announces a change.
 fn watch(hub: &Hub) {
-    let mut rx = hub.subscribe();
-    tokio::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(c) if c.entity_kind == RULES_CHANGED => forget(&c.org_id),
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    if let Ok(mut m) = TARGETS.lock() {
-                        m.clear();
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            }
-        }
-    });
+    TARGETS.watch(hub, RULES_CHANGED);
 }
 
 async fn targets(db: &impl ConnectionTrait, org_id: &str) -> Result<Targets, DbErr> {
-    if let Ok(m) = TARGETS.lock()
-        && let Some((at, t)) = m.get(org_id)
-        && at.elapsed() < TTL
-    {
-        return Ok(t.clone());
+    if let Some(t) = TARGETS.get(org_id) {
+        return Ok(t);
     }
     let rules = notification_rule::Entity::find()
         .filter(notification_rule::Column::OrganizationId.eq(org_id))
@@ -130,9 +109,7 @@ async fn targets(db: &impl ConnectionTrait, org_id: &str) -> Result<Targets, DbE
             })
             .collect(),
     );
-    if let Ok(mut m) = TARGETS.lock() {
-        m.insert(org_id.to_string(), (Instant::now(), t.clone()));
-    }
+    TARGETS.put(org_id, t.clone());
     Ok(t)
 }
 

@@ -1,9 +1,8 @@
 //! From a domain event to deliveries: inside the event's own transaction, one delivery
 //! row and one job per subscribed endpoint. An organization without endpoints is known
 //! from a small in-process cache, so its events cost only their own insert.
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::LazyLock;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -14,6 +13,7 @@ use serde_json::{Value, json};
 use super::{KIND, endpoint_matches, payload};
 use crate::db::entities::{webhook_delivery, webhook_endpoint};
 use crate::jobs::NewJob;
+use crate::platform::org_cache::OrgCache;
 use crate::platform::{Hub, ids, now_ms};
 
 /// Entity kind announced on the hub when an endpoint changes.
@@ -23,51 +23,28 @@ pub const ENDPOINT_CHANGED: &str = "webhook_endpoint";
 /// notice. Changes in this process and (on PostgreSQL) in others clear it at once.
 const TTL: Duration = Duration::from_secs(30);
 
-static HAS_ENDPOINTS: LazyLock<Mutex<HashMap<String, (Instant, bool)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static HAS_ENDPOINTS: LazyLock<OrgCache<bool>> = LazyLock::new(|| OrgCache::new(TTL));
 
 /// Drops the cached answer for an organization (its endpoints changed).
 pub fn forget(org_id: &str) {
-    if let Ok(mut m) = HAS_ENDPOINTS.lock() {
-        m.remove(org_id);
-    }
+    HAS_ENDPOINTS.forget(org_id);
 }
 
 /// Clears cached answers when another process announces an endpoint change.
 pub fn watch(hub: &Hub) {
-    let mut rx = hub.subscribe();
-    tokio::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(c) if c.entity_kind == ENDPOINT_CHANGED => forget(&c.org_id),
-                Ok(_) => {}
-                // Missed notices: forget everything rather than trust stale answers.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    if let Ok(mut m) = HAS_ENDPOINTS.lock() {
-                        m.clear();
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-            }
-        }
-    });
+    HAS_ENDPOINTS.watch(hub, ENDPOINT_CHANGED);
 }
 
 async fn has_endpoints(db: &impl ConnectionTrait, org_id: &str) -> Result<bool, DbErr> {
-    if let Ok(m) = HAS_ENDPOINTS.lock()
-        && let Some((at, yes)) = m.get(org_id)
-        && at.elapsed() < TTL
-    {
-        return Ok(*yes);
+    if let Some(yes) = HAS_ENDPOINTS.get(org_id) {
+        return Ok(yes);
     }
     let yes = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::OrganizationId.eq(org_id))
         .count(db)
         .await?
         > 0;
-    if let Ok(mut m) = HAS_ENDPOINTS.lock() {
-        m.insert(org_id.to_string(), (Instant::now(), yes));
-    }
+    HAS_ENDPOINTS.put(org_id, yes);
     Ok(yes)
 }
 
