@@ -8,7 +8,7 @@ const page = await browser.newPage({ viewport: { width: Number(width), height: 9
 await page.goto(`${base}/login`);
 await page.screenshot({ path: `${out}/login-${width}.png`, fullPage: true });
 await login(page, base);
-for (const path of ['/bookings', '/bookings/new', '/clients', '/invoices', '/invoices/new', '/calendar', '/calendar/feeds', '/settings', '/integrations', '/notifications', '/notifications/templates', '/notifications/templates?event_type=booking.reminder&family=sms']) {
+for (const path of ['/bookings', '/bookings/new', '/clients', '/invoices', '/invoices/new', '/calendar', '/calendar/feeds', '/calendar/sync', '/settings', '/integrations', '/notifications', '/notifications/templates', '/notifications/templates?event_type=booking.reminder&family=sms']) {
   await page.goto(base + path);
   await page.screenshot({ path: `${out}/${path.slice(1).replaceAll('/', '-')}-${width}.png`, fullPage: true });
 }

@@ -5,13 +5,14 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::consumers::calendars;
+use crate::platform::Hub;
 use crate::routes;
 use crate::services;
 use crate::services::bookings::BookingsService;
 use crate::vault::Vault;
 
 /// The calendar consumer's Google client, OAuth settings and links.
-pub fn deps(config: &Config, vault: &Vault) -> calendars::Deps {
+pub fn deps(config: &Config, vault: &Vault, hub: &Hub) -> calendars::Deps {
     let public_url = config.public_url.trim_end_matches('/').to_string();
     let oauth = config
         .google_client_id
@@ -27,6 +28,7 @@ pub fn deps(config: &Config, vault: &Vault) -> calendars::Deps {
         });
     calendars::Deps {
         vault: vault.clone(),
+        hub: hub.clone(),
         oauth,
         api: calendars::google::GoogleApi::new(&config.google_api_base),
         http: calendars::google::http_client(),

@@ -6,9 +6,9 @@ use crate::error::AppError;
 
 /// Who wins when a booking's event is moved or deleted in the calendar.
 pub const STRATEGIES: &[(&str, &str)] = &[
-    ("ask", "Ask me: show the change here to accept or reject"),
-    ("hitch", "Hitch wins: put the booking back in the calendar"),
-    ("calendar", "The calendar wins: move or cancel the booking"),
+    ("ask", "Ask me first"),
+    ("hitch", "Hitch wins: put the event back"),
+    ("calendar", "The calendar wins: change the booking"),
 ];
 
 /// A calendar of the connected account.

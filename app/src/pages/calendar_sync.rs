@@ -209,7 +209,7 @@ fn Conflicts(open: Vec<ConflictView>, decided: Vec<ConflictView>) -> impl IntoVi
     let has_open = !open.is_empty();
     view! {
         {has_open.then(|| view! {
-            <section class=format!("{CARD} mb-6 border-amber-300 p-4 md:p-6") id="changes">
+            <section class="mb-6 rounded-lg border border-amber-300 bg-amber-50/40 p-4 shadow-sm md:p-6" id="changes">
                 <h2 class="font-semibold">"Changes made in the calendar"</h2>
                 <p class="mt-1 text-sm text-slate-600">"These bookings' events were moved or deleted in a connected calendar. Accept to change the booking the same way (the guest is told as usual), or reject to put the booking back in the calendar."</p>
                 <ul class="mt-3 divide-y divide-slate-100">

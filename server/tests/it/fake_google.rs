@@ -25,7 +25,8 @@
 //!   `{"error": {"code", "message", "errors": [{"domain", "reason", "message"}]}}`.
 //!
 //! Tests act as the calendar's owner in Google's own app (`user_move`, `user_delete`,
-//! `user_create`) and script outages and rate limits (`fail_next`).
+//! `user_create`) and script outages and rate limits (`fail_next`, answered with
+//! `Retry-After: 1`).
 #![allow(clippy::unwrap_used)] // test fixture: a poisoned lock is a failed test
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -412,7 +413,11 @@ impl FakeGoogle {
             return Some(api_error(401, "authError", "Invalid Credentials"));
         }
         if let Some((status, reason)) = g.script.pop_front() {
-            return Some(api_error(status, reason, "Scripted failure"));
+            let mut r = api_error(status, reason, "Scripted failure");
+            // A short wait named, so a test of the back-off does not sit out the default.
+            r.headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+            return Some(r);
         }
         None
     }

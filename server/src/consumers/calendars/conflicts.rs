@@ -95,9 +95,17 @@ pub async fn apply(
         }
         strategy::CALENDAR => match take_calendar(deps, db, &ch, &who).await {
             Ok(()) => Ok(()),
-            Err(why) => propose(db, &ch, &format!("Hitch could not apply it: {why}")).await,
+            Err(why) => {
+                propose(db, &ch, &format!("Hitch could not apply it: {why}")).await?;
+                connection::announce(deps, c, "calendar_conflict.opened");
+                Ok(())
+            }
         },
-        _ => propose(db, &ch, "").await,
+        _ => {
+            propose(db, &ch, "").await?;
+            connection::announce(deps, c, "calendar_conflict.opened");
+            Ok(())
+        }
     }
 }
 

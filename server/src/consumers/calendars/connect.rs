@@ -12,13 +12,17 @@ use serde_json::json;
 
 use super::manage::{CalendarSyncService, announce};
 use super::oauth::Authorization;
-use super::{connection, state, strategy, watch};
+use super::{connection, push_job, state, strategy, watch};
 use crate::db::audit;
-use crate::db::entities::{calendar_connection as conn, calendar_source as source, resource};
+use crate::db::entities::{
+    booking, calendar_connection as conn, calendar_source as source, resource,
+};
 use crate::platform::{OrInternal, ids, now_ms};
 
 /// Connections one organization may have.
 const MAX_CONNECTIONS: u64 = 20;
+/// Upcoming bookings written to a newly chosen calendar at once.
+const MAX_BACKFILL: u64 = 5000;
 
 impl CalendarSyncService {
     /// Where to send the user to sign in to Google.
@@ -184,6 +188,7 @@ impl CalendarSyncService {
         )
         .await
         .or_internal()?;
+        backfill(&txn, &c).await.or_internal()?;
         watch::request_pull(&txn, &self.hub, &user.org_id, &c.id)
             .await
             .or_internal()?;
@@ -192,4 +197,32 @@ impl CalendarSyncService {
         announce(&self.hub, &user.org_id, &c.id);
         Ok(c.id)
     }
+}
+
+/// Bookings already ahead go to the calendar too, not only those changed from now on:
+/// one push job each (a push of a booking already there writes nothing).
+pub async fn backfill(
+    db: &impl sea_orm::ConnectionTrait,
+    c: &conn::Model,
+) -> Result<usize, sea_orm::DbErr> {
+    if c.target_calendar_id.is_none() {
+        return Ok(0);
+    }
+    let mut q = booking::Entity::find()
+        .select_only()
+        .column(booking::Column::Id)
+        .filter(booking::Column::OrganizationId.eq(&c.organization_id))
+        .filter(booking::Column::EndsAt.gt(chrono::Utc::now()))
+        .filter(booking::Column::Status.is_in(["pending", "confirmed"]))
+        .limit(MAX_BACKFILL);
+    if let Some(r) = &c.resource_id {
+        q = q.filter(booking::Column::ResourceId.eq(r));
+    }
+    let ids: Vec<String> = q.into_tuple().all(db).await?;
+    let jobs: Vec<_> = ids
+        .iter()
+        .map(|b| push_job(&c.organization_id, &c.id, b))
+        .collect();
+    crate::jobs::insert(db, &jobs).await?;
+    Ok(jobs.len())
 }

@@ -102,6 +102,7 @@ pub async fn access_token(
         }
         Err(OAuthError::InvalidGrant) => {
             reconnect_needed(db, &c.id).await?;
+            announce(deps, c, "calendar_connection.reconnect_needed");
             Err(JobError::Fatal(
                 Reason::Rejected,
                 OAuthError::InvalidGrant.to_string(),
@@ -115,6 +116,17 @@ pub async fn access_token(
             Err(JobError::Retry(Reason::Rejected, e.to_string()))
         }
     }
+}
+
+/// Tells dashboards and caches, in this process and the others, that something about
+/// the connection people must see changed (a lost grant, a change to review).
+pub fn announce(deps: &Deps, c: &conn::Model, what: &str) {
+    deps.hub.change(crate::platform::Change {
+        org_id: c.organization_id.clone(),
+        entity_kind: super::subscriber::CONNECTIONS_CHANGED.into(),
+        entity_id: c.id.clone(),
+        event_type: what.into(),
+    });
 }
 
 pub async fn reconnect_needed(db: &impl ConnectionTrait, id: &str) -> Result<(), JobError> {

@@ -332,6 +332,13 @@ impl CalendarSyncPort for CalendarSyncService {
         )
         .await
         .or_internal()?;
+        if target != c.target_calendar_id {
+            let moved = conn::Model {
+                target_calendar_id: target.clone(),
+                ..c.clone()
+            };
+            super::connect::backfill(&txn, &moved).await.or_internal()?;
+        }
         watch::request_pull(&txn, &self.hub, &user.org_id, &c.id)
             .await
             .or_internal()?;

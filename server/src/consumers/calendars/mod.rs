@@ -81,6 +81,8 @@ pub struct Deps {
     pub http: reqwest::Client,
     /// Where Google sends push notices: `{public_url}/hooks/google-calendar`.
     pub public_url: String,
+    /// Announces connection changes (a lost grant) to dashboards and caches.
+    pub hub: crate::platform::Hub,
     /// Set once the services exist (they are built on the outbox this consumer feeds).
     pub changes: Arc<OnceLock<Arc<dyn BookingChanges>>>,
 }
