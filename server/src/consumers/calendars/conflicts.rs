@@ -80,7 +80,7 @@ pub async fn apply(
         };
         save_link(db, c, &b.id, &cal, remote, keep).await?;
         if ch.both_changed {
-            enqueue_push(deps, db, c, &b.id).await?;
+            enqueue_push(db, c, &b.id).await?;
         }
         return Ok(());
     }
@@ -90,9 +90,7 @@ pub async fn apply(
     }
     let who = connection::actor(c);
     match c.strategy.as_str() {
-        strategy::HITCH => {
-            keep_hitch(deps, db, &ch, &who, "the connection's rule: Hitch wins").await
-        }
+        strategy::HITCH => keep_hitch(db, &ch, &who, "the connection's rule: Hitch wins").await,
         strategy::CALENDAR => match take_calendar(deps, db, &ch, &who).await {
             Ok(()) => Ok(()),
             Err(why) => {
@@ -111,7 +109,6 @@ pub async fn apply(
 
 /// Writes Hitch's version back over the remote one.
 async fn keep_hitch(
-    deps: &Deps,
     db: &DatabaseConnection,
     ch: &RemoteChange<'_>,
     who: &CurrentUser,
@@ -121,7 +118,7 @@ async fn keep_hitch(
     // The remote version's etag, so the write goes through once; no hash, so it writes.
     save_link(db, c, &b.id, &ch.link.remote_calendar_id, ch.remote, None).await?;
     record(db, ch, status::REJECTED, why, Some(who)).await?;
-    enqueue_push(deps, db, c, &b.id).await
+    enqueue_push(db, c, &b.id).await
 }
 
 /// Moves or cancels the booking to match the calendar. A refusal (the slot is taken,
@@ -249,7 +246,6 @@ async fn record(
 
 /// Queues a push of the booking, after this job's writes.
 async fn enqueue_push(
-    _deps: &Deps,
     db: &DatabaseConnection,
     c: &conn::Model,
     booking_id: &str,
@@ -329,7 +325,7 @@ pub async fn decide(
             .exec(db)
             .await
             .map_err(|e| DecideError::Internal(e.to_string()))?;
-        enqueue_push(deps, db, &c, &f.booking_id)
+        enqueue_push(db, &c, &f.booking_id)
             .await
             .map_err(|e| DecideError::Internal(e.to_string()))?;
     }

@@ -215,3 +215,28 @@ pub fn held_back(c: &conn::Model) -> Option<JobError> {
         )
     })
 }
+
+/// A failed step of a push or pull: Google's answer (recorded on the connection by
+/// [`api_failure`]) or the job's own trouble.
+pub enum SyncError {
+    Api(ApiError),
+    Job(JobError),
+}
+
+impl From<JobError> for SyncError {
+    fn from(e: JobError) -> Self {
+        SyncError::Job(e)
+    }
+}
+
+impl From<ApiError> for SyncError {
+    fn from(e: ApiError) -> Self {
+        SyncError::Api(e)
+    }
+}
+
+impl From<sea_orm::DbErr> for SyncError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        SyncError::Job(e.into())
+    }
+}

@@ -13,6 +13,7 @@ use sea_orm::{
 };
 
 use super::conflicts::{self, RemoteChange};
+use super::connection::SyncError;
 use super::google::{ApiError, Event, EventPage};
 use super::push::with_token;
 use super::{Deps, connection, state, watch};
@@ -91,33 +92,12 @@ impl crate::jobs::Handler for Pull {
                 connection::healthy(db, &c.id).await?;
                 Ok(())
             }
-            Err(PullError::Api(e)) => Err(connection::api_failure(db, &c, e).await),
-            Err(PullError::Job(e)) => {
+            Err(SyncError::Api(e)) => Err(connection::api_failure(db, &c, e).await),
+            Err(SyncError::Job(e)) => {
                 let _ = connection::failed(db, &c.id, &e.to_string()).await;
                 Err(e)
             }
         }
-    }
-}
-
-pub enum PullError {
-    Api(ApiError),
-    Job(JobError),
-}
-
-impl From<JobError> for PullError {
-    fn from(e: JobError) -> Self {
-        PullError::Job(e)
-    }
-}
-impl From<ApiError> for PullError {
-    fn from(e: ApiError) -> Self {
-        PullError::Api(e)
-    }
-}
-impl From<sea_orm::DbErr> for PullError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        PullError::Job(e.into())
     }
 }
 
@@ -126,7 +106,7 @@ pub async fn pull(
     deps: &Deps,
     db: &DatabaseConnection,
     c: &conn::Model,
-) -> Result<Pulled, PullError> {
+) -> Result<Pulled, SyncError> {
     let sources = source::Entity::find()
         .filter(source::Column::ConnectionId.eq(&c.id))
         .all(db)
@@ -152,7 +132,7 @@ async fn sync_source(
     s: &source::Model,
     tz: Tz,
     total: &mut Pulled,
-) -> Result<(), PullError> {
+) -> Result<(), SyncError> {
     let mut sync_token = s.sync_token.clone();
     let mut page_token: Option<String> = None;
     // On a full sync, every busy event seen; blocks not among them are gone.
@@ -189,7 +169,7 @@ async fn sync_source(
         }
     }
     // A very large calendar: carry on in the next pull from a fresh full sync.
-    Err(PullError::Job(JobError::Retry(
+    Err(SyncError::Job(JobError::Retry(
         Reason::Other,
         format!("more than {MAX_PAGES} pages; continuing"),
     )))
@@ -251,7 +231,7 @@ async fn apply_page(
     items: &[Event],
     mut seen: Option<&mut HashSet<String>>,
     total: &mut Pulled,
-) -> Result<(), PullError> {
+) -> Result<(), SyncError> {
     total.events += items.len();
     if items.is_empty() {
         return Ok(());
@@ -353,7 +333,7 @@ async fn remove_unseen(
     db: &DatabaseConnection,
     s: &source::Model,
     seen: &HashSet<String>,
-) -> Result<usize, PullError> {
+) -> Result<usize, SyncError> {
     let stale: Vec<String> = block::Entity::find()
         .select_only()
         .column(block::Column::Id)

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use super::conflicts::{self, RemoteChange};
+use super::connection::SyncError;
 use super::google::{ApiError, Event, EventBody, event_id};
 use super::{Deps, connection, state};
 use crate::db::entities::{
@@ -181,32 +182,9 @@ impl Handler for Push {
                 connection::healthy(db, &c.id).await?;
                 Ok(())
             }
-            Err(PushError::Job(e)) => Err(e),
-            Err(PushError::Api(e)) => Err(connection::api_failure(db, &c, e).await),
+            Err(SyncError::Job(e)) => Err(e),
+            Err(SyncError::Api(e)) => Err(connection::api_failure(db, &c, e).await),
         }
-    }
-}
-
-enum PushError {
-    Api(ApiError),
-    Job(JobError),
-}
-
-impl From<JobError> for PushError {
-    fn from(e: JobError) -> Self {
-        PushError::Job(e)
-    }
-}
-
-impl From<ApiError> for PushError {
-    fn from(e: ApiError) -> Self {
-        PushError::Api(e)
-    }
-}
-
-impl From<sea_orm::DbErr> for PushError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        PushError::Job(e.into())
     }
 }
 
@@ -219,7 +197,7 @@ impl Push {
         db: &DatabaseConnection,
         c: &conn::Model,
         l: link::Model,
-    ) -> Result<(), PushError> {
+    ) -> Result<(), SyncError> {
         if l.remote_deleted {
             return Ok(());
         }
@@ -253,7 +231,7 @@ impl Push {
         b: &booking::Model,
         cal: &str,
         l: Option<link::Model>,
-    ) -> Result<(), PushError> {
+    ) -> Result<(), SyncError> {
         let d = &self.deps;
         let (json, hash) = body(d, db, b).await?;
         let id = event_id(&b.id);
@@ -309,7 +287,7 @@ impl Push {
         cal: &str,
         id: &str,
         json: &serde_json::Value,
-    ) -> Result<Event, PushError> {
+    ) -> Result<Event, SyncError> {
         let d = &self.deps;
         match with_token!(d, db, c, |t| d.api.insert(&t, cal, json)) {
             Err(ApiError::Duplicate) => Ok(with_token!(d, db, c, |t| d
