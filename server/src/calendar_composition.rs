@@ -5,6 +5,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::consumers::calendars;
+use crate::events::WeakOutbox;
 use crate::platform::Hub;
 use crate::routes;
 use crate::services;
@@ -38,9 +39,22 @@ pub fn deps(config: &Config, vault: &Vault, hub: &Hub) -> calendars::Deps {
 }
 
 /// Booking changes a connected calendar causes, made by the bookings service.
+///
+/// The outbox is held weakly: it owns the calendar subscriber, which owns this, and a
+/// strong reference would keep the whole platform (and its database pool) alive forever.
 pub struct BookingChanges {
-    pub bookings: BookingsService,
+    pub outbox: WeakOutbox,
     pub db: DatabaseConnection,
+}
+
+impl BookingChanges {
+    fn bookings(&self) -> Result<BookingsService, String> {
+        let outbox = self.outbox.upgrade().ok_or("the server is shutting down")?;
+        Ok(BookingsService {
+            db: self.db.clone(),
+            outbox,
+        })
+    }
 }
 
 #[async_trait::async_trait]
@@ -72,7 +86,7 @@ impl calendars::BookingChanges for BookingChanges {
             notes: b.notes.clone(),
             deposit: app::model::money::amount_input(b.deposit_minor, &org.currency),
         };
-        self.bookings
+        self.bookings()?
             .update(who, booking_id, b.revision, &input)
             .await
             .map(|_| ())
@@ -89,7 +103,7 @@ impl calendars::BookingChanges for BookingChanges {
         let (b, _) = services::bookings::with_org(&self.db, &who.org_id, booking_id)
             .await
             .map_err(|e| e.to_string())?;
-        self.bookings
+        self.bookings()?
             .cancel(who, booking_id, b.revision, reason)
             .await
             .map(|_| ())

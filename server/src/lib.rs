@@ -150,10 +150,7 @@ impl Platform {
         let _ = calendars
             .changes
             .set(Arc::new(calendar_composition::BookingChanges {
-                bookings: BookingsService {
-                    db: db.clone(),
-                    outbox: outbox.clone(),
-                },
+                outbox: outbox.downgrade(),
                 db: db.clone(),
             }));
         // The notification jobs emit events of their own (a failure, a broken channel).

@@ -394,6 +394,35 @@ async fn sigterm_lets_the_running_job_finish_before_exit() {
     assert_eq!(attempts(&app, &ids[0]).await[0].outcome, "succeeded");
 }
 
+/// A server stopped inside a longer-lived process (an embedder, this test binary) must
+/// let go of everything it holds: one reference cycle keeps its database pool, and on
+/// PostgreSQL its connections, open until the process ends.
+#[test]
+fn a_stopped_server_lets_go_of_its_platform_and_database() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let outbox = runtime.block_on(async {
+        let app = TestApp::spawn_signed_in().await?;
+        // Exercise every consumer once, so each has built what it keeps.
+        let resource = app.resource("Lifecycle", 4).await;
+        let client = app.a_client().await;
+        let day = crate::support::future_date(3);
+        let form = crate::support::booking_form(&resource, &client, &day, "18:00", "19:00", "2");
+        let (status, body) = app.post("/rpc/bookings/create", &form).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+        Some(app.platform.outbox.downgrade())
+    });
+    let Some(outbox) = outbox else { return };
+    runtime.shutdown_timeout(Duration::from_secs(10));
+    assert!(
+        outbox.upgrade().is_none(),
+        "the stopped server's outbox (and its database pool) is still referenced"
+    );
+}
+
 #[tokio::test]
 async fn metrics_show_every_kinds_queue_from_the_start() {
     let Some(app) = TestApp::spawn_with(|c| c.jobs_enabled = false).await else {
