@@ -14,6 +14,7 @@ mod m20261204_000010_notifications;
 mod m20261205_000011_calendar_feeds;
 mod m20261205_000012_api_key_scopes;
 mod m20261205_000013_calendar_sync;
+mod m20261206_000014_shared_limits;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_calendar_feeds::Migration),
             Box::new(m20261205_000012_api_key_scopes::Migration),
             Box::new(m20261205_000013_calendar_sync::Migration),
+            Box::new(m20261206_000014_shared_limits::Migration),
         ]
     }
 }

@@ -189,8 +189,8 @@ impl Platform {
             outbound,
             stripe,
             stripe_secrets: stripe::inbound::SecretCache::default(),
-            portal_guesses: services::portal::guesses(),
-            sign_in_limits: services::auth::SignInLimits::default(),
+            portal_guesses: services::portal::guesses(&db),
+            sign_in_limits: services::auth::SignInLimits::new(&db),
             write_gate,
             notify,
             db,
@@ -560,6 +560,9 @@ fn spawn_session_sweeper(db: DatabaseConnection) {
             }
             if let Err(e) = routes::api::idempotency::sweep(&db).await {
                 tracing::warn!(error = %e, "could not delete old idempotency records");
+            }
+            if let Err(e) = platform::shared_limits::sweep(&db).await {
+                tracing::warn!(error = %e, "could not delete expired limit counts");
             }
         }
     });

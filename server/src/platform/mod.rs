@@ -11,6 +11,7 @@ pub mod ical;
 pub mod ids;
 pub mod org_cache;
 pub mod outbound;
+pub mod shared_limits;
 pub mod sql;
 
 pub use bus::{Change, Hub};

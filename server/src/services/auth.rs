@@ -69,59 +69,65 @@ const PER_ADDRESS: u32 = 30;
 const PER_ACCOUNT: u32 = 50;
 const SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// The sign-in throttle, shared by every request of the process.
+/// The sign-in throttle: shared by every request of the process, and on PostgreSQL by
+/// every process on the database.
 #[derive(Clone)]
 pub struct SignInLimits {
-    pair: FailureLimit<(Option<IpAddr>, String)>,
-    address: FailureLimit<IpAddr>,
-    account: FailureLimit<String>,
-}
-
-impl Default for SignInLimits {
-    fn default() -> Self {
-        Self {
-            pair: FailureLimit::new(PER_ACCOUNT_AND_ADDRESS, SIGN_IN_WINDOW),
-            address: FailureLimit::new(PER_ADDRESS, SIGN_IN_WINDOW),
-            account: FailureLimit::new(PER_ACCOUNT, SIGN_IN_WINDOW),
-        }
-    }
+    pair: FailureLimit,
+    address: FailureLimit,
+    account: FailureLimit,
 }
 
 impl SignInLimits {
+    pub fn new(db: &DatabaseConnection) -> Self {
+        Self {
+            pair: FailureLimit::for_db(db, "sign_in.pair", PER_ACCOUNT_AND_ADDRESS, SIGN_IN_WINDOW),
+            address: FailureLimit::for_db(db, "sign_in.address", PER_ADDRESS, SIGN_IN_WINDOW),
+            account: FailureLimit::for_db(db, "sign_in.account", PER_ACCOUNT, SIGN_IN_WINDOW),
+        }
+    }
+
     /// Counts a sign-in attempt against each limit before the password is checked, or
     /// says how long this address must wait before trying `email` again.
     ///
     /// Once an account has had too many wrong passwords from anywhere, an address that
     /// has not failed for it still gets one try: strangers guessing cannot lock the
     /// owner out, and each of their addresses gets one guess per window at most.
-    fn attempt(&self, ip: Option<IpAddr>, email: &str) -> Result<(), Duration> {
-        if let Some(wait) = self.account.wait(&email.to_string()) {
-            self.pair
-                .first_attempt((ip, email.to_string()))
-                .map_err(|_| wait)?;
-            if let Some(ip) = ip {
-                self.address.attempt(ip)?;
+    async fn attempt(&self, ip: Option<IpAddr>, email: &str) -> Result<(), Duration> {
+        let pair = pair_key(ip, email);
+        let address = ip.map(|ip| ip.to_string());
+        if let Some(wait) = self.account.wait(email).await {
+            self.pair.first_attempt(&pair).await.map_err(|_| wait)?;
+            if let Some(address) = &address {
+                self.address.attempt(address).await?;
             }
             // Counted like any attempt, so a success takes back only its own count.
-            self.account.failed(email.to_string());
+            self.account.failed(email).await;
             return Ok(());
         }
-        let waits = [
-            self.pair.attempt((ip, email.to_string())).err(),
-            ip.and_then(|ip| self.address.attempt(ip).err()),
-            self.account.attempt(email.to_string()).err(),
-        ];
+        let mut waits = vec![self.pair.attempt(&pair).await.err()];
+        if let Some(address) = &address {
+            waits.push(self.address.attempt(address).await.err());
+        }
+        waits.push(self.account.attempt(email).await.err());
         waits.into_iter().flatten().max().map_or(Ok(()), Err)
     }
 
     /// The right password: it does not count, and it forgives this address its typos
     /// for the account; what others tried still counts.
-    fn succeeded(&self, ip: Option<IpAddr>, email: &str) {
-        self.pair.clear(&(ip, email.to_string()));
+    async fn succeeded(&self, ip: Option<IpAddr>, email: &str) {
+        self.pair.clear(&pair_key(ip, email)).await;
         if let Some(ip) = ip {
-            self.address.forgive(&ip);
+            self.address.forgive(&ip.to_string()).await;
         }
-        self.account.forgive(&email.to_string());
+        self.account.forgive(email).await;
+    }
+}
+
+fn pair_key(ip: Option<IpAddr>, email: &str) -> String {
+    match ip {
+        Some(ip) => format!("{ip} {email}"),
+        None => format!("- {email}"),
     }
 }
 
@@ -287,7 +293,7 @@ impl AuthPort for AuthService {
     async fn login(&self, parts: &Parts, email: &str, password: &str) -> AppResult<CurrentUser> {
         let email = email.trim().to_lowercase();
         let ip = ClientIp::of(parts);
-        if let Err(wait) = self.limits.attempt(ip, &email) {
+        if let Err(wait) = self.limits.attempt(ip, &email).await {
             tracing::warn!(email = %email, ip = ?ip, "sign-in paused after repeated wrong passwords");
             return Err(AppError::TooManyRequests {
                 detail: format!(
@@ -314,7 +320,7 @@ impl AuthPort for AuthService {
             tracing::info!(email = %email, "sign-in refused");
             return Err(AppError::BadCredentials);
         };
-        self.limits.succeeded(ip, &email);
+        self.limits.succeeded(ip, &email).await;
         let session = session(parts)?;
         // A new session id at sign-in, so a planted cookie cannot ride along.
         session.cycle_id().await.or_internal()?;

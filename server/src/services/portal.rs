@@ -4,7 +4,6 @@
 //! until a day after its booking ends. Guest actions go through the same booking rules
 //! as the dashboard, acting as a user whose id is the token's `mt_` id, so the audit
 //! log records them as the guest. Failed lookups are limited per client address.
-use std::net::IpAddr;
 use std::time::Duration;
 
 use app::error::AppError;
@@ -18,7 +17,8 @@ use async_trait::async_trait;
 use chrono::{Duration as ChronoDuration, NaiveTime, TimeZone, Utc};
 use http::request::Parts;
 use sea_orm::{
-    ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationDef, sea_query::Expr,
+    ColumnTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationDef,
+    sea_query::Expr,
 };
 use serde_json::json;
 
@@ -41,10 +41,10 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(600);
 const GRACE_AFTER_END_HOURS: i64 = 24;
 
 /// Failed lookups per client address: the guessing limit.
-pub type Guesses = FailureLimit<IpAddr>;
+pub type Guesses = FailureLimit;
 
-pub fn guesses() -> Guesses {
-    FailureLimit::new(MAX_FAILURES, FAILURE_WINDOW)
+pub fn guesses(db: &DatabaseConnection) -> Guesses {
+    FailureLimit::for_db(db, "portal.guess", MAX_FAILURES, FAILURE_WINDOW)
 }
 
 pub struct PortalService {
@@ -90,7 +90,12 @@ impl PortalService {
     /// Finds the booking behind `token`, or a "not found" that says nothing more.
     pub async fn open(&self, parts: &Parts, token: &str) -> AppResult<Opened> {
         let ip = ClientIp::of(parts);
-        if let Some(wait) = ip.and_then(|ip| self.guesses.wait(&ip)) {
+        let address = ip.map(|ip| ip.to_string());
+        let waiting = match &address {
+            Some(a) => self.guesses.wait(a).await,
+            None => None,
+        };
+        if let Some(wait) = waiting {
             return Err(AppError::TooManyRequests {
                 detail: format!(
                     "Too many wrong links from your connection. Please try again in {}.",
@@ -116,8 +121,8 @@ impl PortalService {
             None
         };
         let Some((t, b)) = found else {
-            if let Some(ip) = ip {
-                self.guesses.failed(ip);
+            if let Some(address) = &address {
+                self.guesses.failed(address).await;
             }
             return Err(not_found());
         };

@@ -1,45 +1,96 @@
 //! Failure counting for the two doors an outsider can knock on: guessed guest links
 //! and wrong passwords. Only failures count, so a guest or a manager who gets it right
 //! is never slowed; once a key has used up its failures it waits out the window that
-//! began with its first one. Counts live in the process (see README, Known issues).
+//! began with its first one. On PostgreSQL the counts are shared by every server
+//! process ([`crate::platform::shared_limits`]); on SQLite (one process) they live in
+//! memory. A database error lets the attempt through: the limit slows guessing, it is
+//! not what keeps a password secret.
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use sea_orm::{DatabaseConnection, DbBackend, DbErr};
+
+use crate::platform::shared_limits as shared;
 
 /// Keys tracked before expired ones are swept, so a flood of addresses cannot grow the
 /// map without bound.
 const SWEEP_ABOVE: usize = 10_000;
 
 #[derive(Clone)]
-pub struct FailureLimit<K> {
+pub struct FailureLimit {
     max: u32,
     window: Duration,
-    seen: Arc<Mutex<HashMap<K, (Instant, u32)>>>,
+    store: Store,
 }
 
-impl<K: Hash + Eq> FailureLimit<K> {
-    /// `max` failures per key within `window`.
+#[derive(Clone)]
+enum Store {
+    Memory(Arc<Mutex<HashMap<String, (Instant, u32)>>>),
+    Shared {
+        db: DatabaseConnection,
+        name: &'static str,
+    },
+}
+
+fn allow_on_error<T>(r: Result<T, DbErr>, or: T) -> T {
+    r.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "shared failure count unavailable");
+        or
+    })
+}
+
+impl FailureLimit {
+    /// `max` failures per key within `window`, counted in this process.
     pub fn new(max: u32, window: Duration) -> Self {
         Self {
             max,
             window,
-            seen: Arc::default(),
+            store: Store::Memory(Arc::default()),
         }
     }
 
-    /// How long `key` must still wait, when it has used up its failures.
-    pub fn wait(&self, key: &K) -> Option<Duration> {
-        let map = self.seen.lock().ok()?;
-        let (since, n) = map.get(key)?;
-        let left = self.window.checked_sub(since.elapsed())?;
-        (*n >= self.max && !left.is_zero()).then_some(left)
+    /// Like [`FailureLimit::new`], shared through the database on PostgreSQL. `name`
+    /// keeps this limit's keys apart from other limits' in the shared table.
+    pub fn for_db(db: &DatabaseConnection, name: &'static str, max: u32, window: Duration) -> Self {
+        let mut limit = Self::new(max, window);
+        if db.get_database_backend() == DbBackend::Postgres {
+            limit.store = Store::Shared {
+                db: db.clone(),
+                name,
+            };
+        }
+        limit
     }
 
-    pub fn failed(&self, key: K) {
-        if let Ok(mut map) = self.seen.lock() {
-            let e = self.current(&mut map, key);
-            e.1 = e.1.saturating_add(1);
+    /// How long `key` must still wait, when it has used up its failures.
+    pub async fn wait(&self, key: &str) -> Option<Duration> {
+        match &self.store {
+            Store::Memory(seen) => {
+                let map = seen.lock().ok()?;
+                let (since, n) = map.get(key)?;
+                let left = self.window.checked_sub(since.elapsed())?;
+                (*n >= self.max && !left.is_zero()).then_some(left)
+            }
+            Store::Shared { db, name } => allow_on_error(
+                shared::wait(db, &shared::row_key(name, key), self.max).await,
+                None,
+            ),
+        }
+    }
+
+    pub async fn failed(&self, key: &str) {
+        match &self.store {
+            Store::Memory(seen) => {
+                if let Ok(mut map) = seen.lock() {
+                    let e = self.current(&mut map, key);
+                    e.1 = e.1.saturating_add(1);
+                }
+            }
+            Store::Shared { db, name } => allow_on_error(
+                shared::count_failure(db, &shared::row_key(name, key), self.window).await,
+                (),
+            ),
         }
     }
 
@@ -47,14 +98,14 @@ impl<K: Hash + Eq> FailureLimit<K> {
     /// sweeping expired keys when the map has grown large.
     fn current<'m>(
         &self,
-        map: &'m mut HashMap<K, (Instant, u32)>,
-        key: K,
+        map: &'m mut HashMap<String, (Instant, u32)>,
+        key: &str,
     ) -> &'m mut (Instant, u32) {
         if map.len() > SWEEP_ABOVE {
             let window = self.window;
             map.retain(|_, (since, _)| since.elapsed() < window);
         }
-        let e = map.entry(key).or_insert((Instant::now(), 0));
+        let e = map.entry(key.to_string()).or_insert((Instant::now(), 0));
         if e.0.elapsed() >= self.window {
             *e = (Instant::now(), 0);
         }
@@ -65,45 +116,63 @@ impl<K: Hash + Eq> FailureLimit<K> {
     /// check and the count are one step, so many attempts at once cannot all pass the
     /// check before the first of them fails. [`FailureLimit::forgive`] takes a
     /// successful one back.
-    pub fn attempt(&self, key: K) -> Result<(), Duration> {
-        let Ok(mut map) = self.seen.lock() else {
-            return Ok(());
-        };
-        let e = self.current(&mut map, key);
-        if e.1 >= self.max {
-            return Err(self.window.saturating_sub(e.0.elapsed()));
-        }
-        e.1 += 1;
-        Ok(())
+    pub async fn attempt(&self, key: &str) -> Result<(), Duration> {
+        self.attempt_up_to(key, self.max).await
     }
 
     /// Like [`FailureLimit::attempt`], but only for a key with nothing counted in its
     /// current window: one try, then it waits like any other.
-    pub fn first_attempt(&self, key: K) -> Result<(), Duration> {
-        let Ok(mut map) = self.seen.lock() else {
-            return Ok(());
-        };
-        let e = self.current(&mut map, key);
-        if e.1 > 0 {
-            return Err(self.window.saturating_sub(e.0.elapsed()));
+    pub async fn first_attempt(&self, key: &str) -> Result<(), Duration> {
+        self.attempt_up_to(key, 1).await
+    }
+
+    async fn attempt_up_to(&self, key: &str, max: u32) -> Result<(), Duration> {
+        match &self.store {
+            Store::Memory(seen) => {
+                let Ok(mut map) = seen.lock() else {
+                    return Ok(());
+                };
+                let e = self.current(&mut map, key);
+                if e.1 >= max {
+                    return Err(self.window.saturating_sub(e.0.elapsed()));
+                }
+                e.1 += 1;
+                Ok(())
+            }
+            Store::Shared { db, name } => allow_on_error(
+                shared::count_attempt(db, &shared::row_key(name, key), max, self.window).await,
+                Ok(()),
+            ),
         }
-        e.1 = 1;
-        Ok(())
     }
 
     /// Takes back one attempt counted by [`FailureLimit::attempt`] that succeeded.
-    pub fn forgive(&self, key: &K) {
-        if let Ok(mut map) = self.seen.lock()
-            && let Some(e) = map.get_mut(key)
-        {
-            e.1 = e.1.saturating_sub(1);
+    pub async fn forgive(&self, key: &str) {
+        match &self.store {
+            Store::Memory(seen) => {
+                if let Ok(mut map) = seen.lock()
+                    && let Some(e) = map.get_mut(key)
+                {
+                    e.1 = e.1.saturating_sub(1);
+                }
+            }
+            Store::Shared { db, name } => {
+                allow_on_error(shared::forgive(db, &shared::row_key(name, key)).await, ())
+            }
         }
     }
 
     /// Forgets `key`'s failures (a right password after a typo).
-    pub fn clear(&self, key: &K) {
-        if let Ok(mut map) = self.seen.lock() {
-            map.remove(key);
+    pub async fn clear(&self, key: &str) {
+        match &self.store {
+            Store::Memory(seen) => {
+                if let Ok(mut map) = seen.lock() {
+                    map.remove(key);
+                }
+            }
+            Store::Shared { db, name } => {
+                allow_on_error(shared::clear(db, &shared::row_key(name, key)).await, ())
+            }
         }
     }
 }
@@ -122,53 +191,53 @@ pub fn minutes(wait: Duration) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_the_failure_past_the_limit_blocks_and_only_its_key() {
+    #[tokio::test]
+    async fn only_the_failure_past_the_limit_blocks_and_only_its_key() {
         let limit = FailureLimit::new(3, Duration::from_secs(60));
-        limit.failed("a");
-        limit.failed("a");
-        assert_eq!(limit.wait(&"a"), None);
-        limit.failed("a");
-        let wait = limit.wait(&"a").expect("blocked after 3");
+        limit.failed("a").await;
+        limit.failed("a").await;
+        assert_eq!(limit.wait("a").await, None);
+        limit.failed("a").await;
+        let wait = limit.wait("a").await.expect("blocked after 3");
         assert!(wait <= Duration::from_secs(60) && wait > Duration::from_secs(50));
-        assert_eq!(limit.wait(&"b"), None);
-        limit.clear(&"a");
-        assert_eq!(limit.wait(&"a"), None);
+        assert_eq!(limit.wait("b").await, None);
+        limit.clear("a").await;
+        assert_eq!(limit.wait("a").await, None);
     }
 
-    #[test]
-    fn attempts_count_until_the_limit_and_a_success_is_taken_back() {
+    #[tokio::test]
+    async fn attempts_count_until_the_limit_and_a_success_is_taken_back() {
         let limit = FailureLimit::new(2, Duration::from_secs(60));
-        assert_eq!(limit.attempt("a"), Ok(()));
-        limit.forgive(&"a");
-        assert_eq!(limit.attempt("a"), Ok(()));
-        assert_eq!(limit.attempt("a"), Ok(()));
-        assert!(limit.attempt("a").is_err(), "a third attempt waits");
-        assert!(limit.wait(&"a").is_some());
-        assert_eq!(limit.attempt("b"), Ok(()));
+        assert_eq!(limit.attempt("a").await, Ok(()));
+        limit.forgive("a").await;
+        assert_eq!(limit.attempt("a").await, Ok(()));
+        assert_eq!(limit.attempt("a").await, Ok(()));
+        assert!(limit.attempt("a").await.is_err(), "a third attempt waits");
+        assert!(limit.wait("a").await.is_some());
+        assert_eq!(limit.attempt("b").await, Ok(()));
     }
 
-    #[test]
-    fn a_first_attempt_passes_once_per_window() {
+    #[tokio::test]
+    async fn a_first_attempt_passes_once_per_window() {
         let limit = FailureLimit::new(5, Duration::from_secs(60));
-        assert_eq!(limit.first_attempt("a"), Ok(()));
-        assert!(limit.first_attempt("a").is_err());
-        limit.clear(&"a");
-        assert_eq!(limit.first_attempt("a"), Ok(()));
-        limit.failed("b");
-        assert!(limit.first_attempt("b").is_err());
+        assert_eq!(limit.first_attempt("a").await, Ok(()));
+        assert!(limit.first_attempt("a").await.is_err());
+        limit.clear("a").await;
+        assert_eq!(limit.first_attempt("a").await, Ok(()));
+        limit.failed("b").await;
+        assert!(limit.first_attempt("b").await.is_err());
     }
 
-    #[test]
-    fn the_window_ends_the_block() {
+    #[tokio::test]
+    async fn the_window_ends_the_block() {
         let limit = FailureLimit::new(1, Duration::from_millis(30));
-        limit.failed(1);
-        assert!(limit.wait(&1).is_some());
-        std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(limit.wait(&1), None);
+        limit.failed("1").await;
+        assert!(limit.wait("1").await.is_some());
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(limit.wait("1").await, None);
         // A new failure starts a new window rather than adding to the old one.
-        limit.failed(1);
-        assert!(limit.wait(&1).is_some());
+        limit.failed("1").await;
+        assert!(limit.wait("1").await.is_some());
     }
 
     #[test]

@@ -16,8 +16,13 @@ async fn sign_in_from(
     email: &str,
     password: &str,
 ) -> (StatusCode, Value) {
+    sign_in_at(&app.base, address, email, password).await
+}
+
+/// Like [`sign_in_from`], at the server answering on `base`.
+async fn sign_in_at(base: &str, address: &str, email: &str, password: &str) -> (StatusCode, Value) {
     let res = reqwest::Client::new()
-        .post(format!("{}/rpc/auth/login", app.base))
+        .post(format!("{base}/rpc/auth/login"))
         .header("X-Forwarded-For", address)
         .form(&[("email", email), ("password", password)])
         .send()
@@ -103,6 +108,36 @@ async fn simultaneous_guesses_share_the_same_five_tries() {
         .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert_eq!((checked, paused), (5, 15), "{answers:?}");
+}
+
+/// Behind one load balancer, two servers on one PostgreSQL share the five tries: the
+/// sixth wrong password is paused whichever server it reaches, and a restart would
+/// not forget the count either. The owner at another address still gets in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_allow_the_five_tries_once() {
+    let Some(app) = TestApp::spawn_with(|c| c.trusted_proxies = "127.0.0.1, ::1".into()).await
+    else {
+        return;
+    };
+    if !app.is_postgres() {
+        eprintln!("several servers share one PostgreSQL only");
+        return;
+    }
+    let (_second, second) = app
+        .second_server(&[("HITCH_TRUSTED_PROXIES", "127.0.0.1, ::1")])
+        .await;
+    let attacker = "203.0.113.30";
+    for n in 0..5 {
+        let base = if n % 2 == 0 { &app.base } else { &second };
+        let (status, body) = sign_in_at(base, attacker, OWNER, &format!("guess-{n}")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "try {n}: {body}");
+    }
+    for base in [&app.base, &second] {
+        let (status, body) = sign_in_at(base, attacker, OWNER, "guess-again").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{base}: {body}");
+    }
+    let (status, body) = sign_in_at(&second, "203.0.113.31", OWNER, OWNER_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 /// One address trying a list of emails is paused after 30 wrong sign-ins in all.

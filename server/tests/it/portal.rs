@@ -114,8 +114,13 @@ async fn a_guest_sees_their_booking_and_a_wrong_link_reveals_nothing() {
 
 /// A guest's request as it arrives through a reverse proxy that says who it came from.
 async fn via_proxy(app: &TestApp, forwarded_for: &str, token: &str) -> (StatusCode, Value) {
+    via_proxy_to(&app.base, forwarded_for, token).await
+}
+
+/// Like [`via_proxy`], to the server answering on `base`.
+async fn via_proxy_to(base: &str, forwarded_for: &str, token: &str) -> (StatusCode, Value) {
     let res = guest()
-        .post(format!("{}/rpc/portal/view", app.base))
+        .post(format!("{base}/rpc/portal/view"))
         .header("X-Forwarded-For", forwarded_for)
         .form(&[("token", token)])
         .send()
@@ -157,6 +162,36 @@ async fn behind_a_trusted_proxy_the_guessing_limit_is_per_guest() {
     }
     let (status, body) = via_proxy(&untrusting, "198.51.100.77", &token).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+}
+
+/// Two servers on one PostgreSQL share the guessing limit: 30 wrong links spread over
+/// both use it up on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_allow_the_guesses_once() {
+    let Some(app) = TestApp::spawn_with(|c| c.trusted_proxies = "127.0.0.1, ::1".into()).await
+    else {
+        return;
+    };
+    if !app.is_postgres() {
+        eprintln!("several servers share one PostgreSQL only");
+        return;
+    }
+    app.sign_in().await;
+    let (_, token) = booking_with_link(&app, 5, "").await;
+    let (_second, second) = app
+        .second_server(&[("HITCH_TRUSTED_PROXIES", "127.0.0.1, ::1")])
+        .await;
+    for n in 0..30 {
+        let base = if n % 2 == 0 { &app.base } else { &second };
+        let (status, _) = via_proxy_to(base, "203.0.113.9", "guess").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "guess {n}");
+    }
+    for base in [&app.base, &second] {
+        let (status, body) = via_proxy_to(base, "203.0.113.9", &token).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{base}: {body}");
+    }
+    let (status, body) = via_proxy_to(&second, "203.0.113.10", &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]

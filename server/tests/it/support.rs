@@ -275,15 +275,36 @@ impl TestApp {
 
     /// Like [`spawn_process`] on a free port; returns the process and its base URL.
     pub fn spawn_listening(&self) -> (Process, String) {
+        self.spawn_listening_with(&[])
+    }
+
+    pub fn spawn_listening_with(&self, extra_env: &[(&str, &str)]) -> (Process, String) {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
         let addr = format!("127.0.0.1:{port}");
-        (
-            self.spawn_process(&[("HITCH_LISTEN", &addr)]),
-            format!("http://{addr}"),
+        let mut env = vec![("HITCH_LISTEN", addr.as_str())];
+        env.extend_from_slice(extra_env);
+        (self.spawn_process(&env), format!("http://{addr}"))
+    }
+
+    /// A second `hitch serve` on this app's database, once it answers `/healthz`.
+    pub async fn second_server(&self, extra_env: &[(&str, &str)]) -> (Process, String) {
+        let (process, url) = self.spawn_listening_with(extra_env);
+        self.eventually(
+            "the second server to answer",
+            Duration::from_secs(30),
+            || async {
+                self.client
+                    .get(format!("{url}/healthz"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            },
         )
+        .await;
+        (process, url)
     }
 
     /// Polls `check` every 50 ms until it holds, failing after `limit`.

@@ -795,6 +795,40 @@ async fn the_rate_limit_spaces_deliveries_and_big_answers_are_cut_at_16_kib() {
     );
 }
 
+/// Two servers on one PostgreSQL share an endpoint's rate: at 2 per second (bursts of
+/// two), ten deliveries take four seconds whichever server sends them; each server
+/// counting alone would let them out in about two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_send_at_the_endpoints_rate_once() {
+    let Some(app) = app().await else { return };
+    if !app.is_postgres() {
+        eprintln!("several servers share one PostgreSQL only");
+        return;
+    }
+    let (_second, _) = app
+        .second_server(&[("HITCH_OUTBOUND_ALLOW", "127.0.0.0/8")])
+        .await;
+    let api = api(&app).await;
+    let (rx, url) = Receiver::start().await;
+    let (status, ep) = api
+        .post(
+            "/api/v1/webhook-endpoints",
+            json!({ "url": url, "event_types": ["client.created"], "rate_per_second": 2 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ep}");
+    for i in 0..10 {
+        new_client(&api, &format!("Shared pace {i}")).await;
+    }
+    wait_for(&app, &rx, 10).await;
+    let got = rx.received();
+    let span = got[9].at - got[0].at;
+    assert!(
+        span >= Duration::from_millis(3500),
+        "ten deliveries in {span:?} at 2/s over two servers"
+    );
+}
+
 /// The endpoint's succeeded deliveries once there are `n` of them.
 async fn settled(api: &Api<'_>, ep: &str, n: usize) -> Value {
     let mut list = Value::Null;

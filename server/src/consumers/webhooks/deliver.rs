@@ -20,7 +20,7 @@ use super::{MAX_LOGGED_BODY, fanout, signing, status};
 use crate::db::entities::{webhook_attempt, webhook_delivery, webhook_endpoint};
 use crate::jobs::{Handler, JobContext, JobError, Reason};
 use crate::platform::outbound::{OutboundPolicy, Refusal};
-use crate::platform::{Change, Hub, ids, now_ms};
+use crate::platform::{Change, Hub, ids, now_ms, shared_limits};
 use crate::vault::Vault;
 use crate::vault::mask::mask;
 
@@ -53,9 +53,23 @@ impl Deliver {
         }
     }
 
-    /// How long to hold off for the endpoint's own rate limit (this process's share).
-    fn rate_wait(&self, ep: &webhook_endpoint::Model) -> Option<Duration> {
+    /// How long to hold off for the endpoint's own rate limit: shared by every process
+    /// on PostgreSQL, this process's own on SQLite.
+    async fn rate_wait(
+        &self,
+        db: &DatabaseConnection,
+        ep: &webhook_endpoint::Model,
+    ) -> Option<Duration> {
         let rate = NonZeroU32::new(u32::try_from(ep.rate_per_second?).ok()?)?;
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            let key = format!("webhook:{}", ep.id);
+            return shared_limits::take_slot(db, &key, rate.get())
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "shared send slots unavailable");
+                    None
+                });
+        }
         let limiter = {
             let mut m = self.limiters.lock().ok()?;
             let entry = m.entry(ep.id.clone()).or_insert_with(|| {
@@ -258,7 +272,7 @@ impl Handler for Deliver {
                 "endpoint paused after consecutive failures (circuit open)".into(),
             ));
         }
-        if let Some(wait) = self.rate_wait(&ep) {
+        if let Some(wait) = self.rate_wait(db, &ep).await {
             return Err(JobError::RetryAfter(
                 wait.max(Duration::from_millis(5)),
                 Reason::Throttled,

@@ -83,7 +83,7 @@ struct Inner {
     changed: Mutex<HashMap<String, Instant>>,
     touched: Mutex<HashMap<String, i64>>,
     per_feed: DefaultKeyedRateLimiter<String>,
-    misses: FailureLimit<IpAddr>,
+    misses: FailureLimit,
 }
 
 impl FeedServer {
@@ -91,6 +91,7 @@ impl FeedServer {
     /// Must run inside the tokio runtime: it listens to the hub for changes.
     pub fn start(db: DatabaseConnection, hub: &Hub, public_url: &str, per_minute: u32) -> Self {
         let per_minute = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        let misses = FailureLimit::for_db(&db, "feed.miss", MAX_MISSES, MISS_WINDOW);
         let server = FeedServer {
             inner: Arc::new(Inner {
                 db,
@@ -100,7 +101,7 @@ impl FeedServer {
                 changed: Mutex::default(),
                 touched: Mutex::default(),
                 per_feed: RateLimiter::keyed(Quota::per_minute(per_minute)),
-                misses: FailureLimit::new(MAX_MISSES, MISS_WINDOW),
+                misses,
             }),
         };
         let weak = Arc::downgrade(&server.inner);
@@ -159,14 +160,15 @@ impl FeedServer {
         if_none_match: Option<&str>,
         ip: Option<IpAddr>,
     ) -> Result<Answer, DbErr> {
-        if let Some(ip) = ip
-            && let Some(wait) = self.inner.misses.wait(&ip)
+        let address = ip.map(|ip| ip.to_string());
+        if let Some(address) = &address
+            && let Some(wait) = self.inner.misses.wait(address).await
         {
             return Ok(Answer::Limited(wait));
         }
         let Some(known) = self.lookup(token).await? else {
-            if let Some(ip) = ip {
-                self.inner.misses.failed(ip);
+            if let Some(address) = &address {
+                self.inner.misses.failed(address).await;
             }
             return Ok(Answer::NotFound);
         };
