@@ -147,6 +147,9 @@ pub struct Agenda {
     pub first_minute: u32,
     pub last_minute: u32,
     pub columns: Vec<AgendaColumn>,
+    /// Changes made in a connected calendar that wait for a decision (all of them, not
+    /// only this view's).
+    pub open_conflicts: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +158,17 @@ pub struct AgendaColumn {
     pub sublabel: String,
     pub today: bool,
     pub items: Vec<AgendaItem>,
+    /// Time taken in a connected calendar, drawn behind the bookings.
+    pub busy: Vec<AgendaBusy>,
+}
+
+/// Busy time from a connected calendar (only times are known, never titles).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaBusy {
+    pub start_minute: u32,
+    pub end_minute: u32,
+    /// "Busy in Google Calendar 10:00–11:00 · Terrace".
+    pub label: String,
 }
 
 /// One booking in a column; overlapping bookings share the column side by side.
@@ -172,6 +186,8 @@ pub struct AgendaItem {
     pub status: String,
     pub lane: u32,
     pub lanes: u32,
+    /// What a connected calendar did to this booking, waiting for a decision.
+    pub conflict: Option<String>,
 }
 
 /// Places items that overlap in time side by side: each gets the first free lane, and
@@ -238,6 +254,7 @@ mod tests {
             status: String::new(),
             lane: 9,
             lanes: 9,
+            conflict: None,
         }
     }
 

@@ -10,7 +10,7 @@ use crate::components::ui::{
     BTN, BTN_DANGER, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice,
     PageHeader,
 };
-use crate::model::calendar::{Agenda, AgendaItem, AgendaQuery, FeedView, PRIVACY};
+use crate::model::calendar::{Agenda, AgendaBusy, AgendaItem, AgendaQuery, FeedView, PRIVACY};
 
 /// Height of one hour in the grid, in pixels.
 const HOUR_PX: u32 = 56;
@@ -67,7 +67,11 @@ pub fn CalendarPage() -> impl IntoView {
 #[component]
 fn AgendaView(a: Agenda) -> impl IntoView {
     let other = if a.view == "day" { "week" } else { "day" };
-    let empty = a.columns.iter().all(|c| c.items.is_empty());
+    let empty = a
+        .columns
+        .iter()
+        .all(|c| c.items.is_empty() && c.busy.is_empty());
+    let conflicts = a.open_conflicts;
     let height = (a.last_minute - a.first_minute) * HOUR_PX / 60;
     let hours: Vec<u32> = (a.first_minute / 60..a.last_minute / 60).collect();
     let first = a.first_minute;
@@ -100,6 +104,12 @@ fn AgendaView(a: Agenda) -> impl IntoView {
             </div>
             <button class=BTN_SECONDARY type="submit">"Show"</button>
         </form>
+        {(conflicts > 0).then(|| view! {
+            <div class="mb-3 flex flex-wrap items-center gap-2 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900" id="agenda-conflicts" role="status">
+                <span class="font-medium">{if conflicts == 1 { "1 change made in your calendar waits for a decision.".to_string() } else { format!("{conflicts} changes made in your calendar wait for a decision.") }}</span>
+                <a class="font-medium text-amber-900 underline" href="/calendar/sync#changes">"Review"</a>
+            </div>
+        })}
         {no_resources.then(|| view! { <Empty title="No resources yet" hint="Add tables, rooms or people under Settings; the calendar shows a column for each." /> })}
         {(empty && !no_resources).then(|| view! { <p class="mb-3 text-sm text-slate-600" id="agenda-empty">{if a.view == "day" { "Nothing booked on this day." } else { "Nothing booked this week." }}</p> })}
         <div class=format!("{CARD} overflow-x-auto") id="agenda">
@@ -121,6 +131,7 @@ fn AgendaView(a: Agenda) -> impl IntoView {
                             <div class="truncate text-xs text-slate-500">{c.sublabel.clone()}</div>
                         </div>
                         <div class="relative" style=lines.clone()>
+                            {c.busy.into_iter().map(|b| view! { <Busy b first /> }).collect_view()}
                             {c.items.into_iter().map(|i| view! { <Block i first /> }).collect_view()}
                         </div>
                     </div>
@@ -140,14 +151,41 @@ fn Block(i: AgendaItem, first: u32) -> impl IntoView {
         height - 2,
         i.lane
     );
-    let label = format!("{} {} {}", i.time, i.title, i.detail);
+    let mut label = format!("{} {} {}", i.time, i.title, i.detail);
+    if let Some(c) = &i.conflict {
+        label.push_str(". ");
+        label.push_str(c);
+    }
+    let flagged = if i.conflict.is_some() {
+        " ring-2 ring-amber-500"
+    } else {
+        ""
+    };
     view! {
         <a href=format!("/bookings/{}", i.booking_id) style=style aria-label=label.clone() title=label
-            class=format!("absolute overflow-hidden rounded-md border-l-4 px-1.5 py-0.5 text-xs shadow-sm hover:z-20 hover:shadow {}", item_tone(&i.status))>
+            class=format!("absolute overflow-hidden rounded-md border-l-4 px-1.5 py-0.5 text-xs shadow-sm hover:z-20 hover:shadow {}{flagged}", item_tone(&i.status))>
+            {i.conflict.map(|c| view! { <span class="agenda-conflict block truncate font-semibold text-amber-800">{format!("⚠ {c}")}</span> })}
             <span class="block truncate font-semibold">{i.title.clone()}</span>
             <span class="block truncate">{i.time.clone()}</span>
             <span class="block truncate opacity-80">{i.detail.clone()}</span>
         </a>
+    }
+}
+
+/// Busy time from a connected calendar: hatched, full width, behind the bookings.
+#[component]
+fn Busy(b: AgendaBusy, first: u32) -> impl IntoView {
+    let top = b.start_minute.saturating_sub(first) * HOUR_PX / 60;
+    let height = ((b.end_minute - b.start_minute) * HOUR_PX / 60).max(14);
+    let style = format!(
+        "top: {top}px; height: {}px; background-image: repeating-linear-gradient(135deg, #e2e8f0 0, #e2e8f0 6px, #f8fafc 6px, #f8fafc 12px)",
+        height - 1
+    );
+    view! {
+        <div class="agenda-busy absolute inset-x-0 overflow-hidden rounded-sm border border-slate-300 px-1.5 py-0.5 text-xs text-slate-600"
+            style=style title=b.label.clone() role="img" aria-label=b.label.clone()>
+            <span class="rounded bg-white/80 px-1">"Busy"</span>
+        </div>
     }
 }
 

@@ -259,7 +259,7 @@ async fn a_move_in_google_waits_for_staff_under_ask_and_accepting_moves_the_book
     let Some(app) = spawn(&google).await else {
         return;
     };
-    let resource = app.resource("Terrace", 4).await;
+    let resource = app.resource("Roof terrace", 4).await;
     let id = connect(&app, "").await;
     synced(&app, &id).await;
     let day = future_date(6);
@@ -292,6 +292,16 @@ async fn a_move_in_google_waits_for_staff_under_ask_and_accepting_moves_the_book
         before.starts_at,
         "asked, not applied"
     );
+    // The calendar view marks the booking and says a decision is waiting.
+    let (agenda, terrace) = day_column(&app, &day, "Roof terrace").await;
+    assert_eq!(agenda["open_conflicts"], 1, "{agenda}");
+    let marked = terrace["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["booking_id"] == bid.as_str()))
+        .and_then(|i| i["conflict"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(marked.starts_with("Moved to "), "{terrace}");
     let (status, overview) = app.post("/rpc/calendar/sync", &[]).await;
     assert_eq!(status, StatusCode::OK, "{overview}");
     let conflict = &overview["open_conflicts"][0];
@@ -401,7 +411,7 @@ async fn busy_time_in_google_blocks_the_slot_for_every_capacity() {
         return;
     };
     // Capacity 10: a busy block still takes the whole resource.
-    let resource = app.resource("Private room", 10).await;
+    let resource = app.resource("The snug", 10).await;
     let id = connect(&app, &resource).await;
     synced(&app, &id).await;
     let day = future_date(9);
@@ -450,7 +460,7 @@ async fn busy_time_in_google_blocks_the_slot_for_every_capacity() {
         "{body}"
     );
     // Another resource is not blocked by a connection made for this one.
-    let other = app.resource("Bar", 10).await;
+    let other = app.resource("Wine bar", 10).await;
     let (status, body) = app
         .post(
             "/rpc/bookings/create",
@@ -458,6 +468,17 @@ async fn busy_time_in_google_blocks_the_slot_for_every_capacity() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // The day view draws the block in its resource's column only, with its local times.
+    let (_, room) = day_column(&app, &day, "The snug").await;
+    let labels: Vec<&str> = room["busy"]
+        .as_array()
+        .expect("busy")
+        .iter()
+        .filter_map(|b| b["label"].as_str())
+        .collect();
+    assert_eq!(labels, ["Busy in your calendar 19:30–20:30"], "{room}");
+    let (_, bar) = day_column(&app, &day, "Wine bar").await;
+    assert_eq!(bar["busy"], serde_json::json!([]), "{bar}");
     // Outside the block it is fine.
     let (status, body) = app
         .post(
@@ -600,6 +621,140 @@ async fn a_thousand_remote_changes_arrive_over_pages_with_a_refreshed_token() {
     assert!(
         google.count("POST", "/token") > refreshes_before,
         "the token was refreshed"
+    );
+    assert_eq!(connection(&app, &id).await.state, "connected");
+}
+
+/// The dashboard's day view of `day`, and the named resource's column in it.
+async fn day_column(app: &TestApp, day: &str, resource: &str) -> (Value, Value) {
+    let (status, agenda) = app
+        .post(
+            "/rpc/calendar/agenda",
+            &[("query[date]", day), ("query[view]", "day")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{agenda}");
+    let column = agenda["columns"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["label"] == resource))
+        .cloned()
+        .unwrap_or_else(|| panic!("no column {resource}: {agenda}"));
+    (agenda, column)
+}
+
+/// Calendar jobs waiting or running, in every process.
+async fn calendar_jobs_busy(app: &TestApp) -> i64 {
+    let now = server::platform::now_ms();
+    app.scalar(&format!(
+        "SELECT COUNT(*) AS n FROM jobs WHERE kind LIKE 'calendar.%' \
+         AND status IN ('queued', 'running') AND run_at <= {now}"
+    ))
+    .await
+}
+
+/// Writes of booking events Google received (inserts, and updates or deletes of one).
+fn event_writes(google: &FakeGoogle) -> (usize, usize) {
+    let inserts = google.count("POST", "/events") - google.count("POST", "/events/watch");
+    let updates = google.count("PUT", "/events/hitch") + google.count("PATCH", "/events/hitch");
+    (inserts, updates)
+}
+
+/// Two `hitch serve` on one PostgreSQL share the calendar work: each booking reaches
+/// Google once and each move is written once, whichever server took the booking or ran
+/// the job, and events made in Google become one busy block each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_sync_each_change_once() {
+    let google = FakeGoogle::start().await;
+    let Some(app) = spawn(&google).await else {
+        return;
+    };
+    if !app.is_postgres() {
+        eprintln!("several servers share one PostgreSQL only");
+        return;
+    }
+    let c = &app.config;
+    let env = [
+        ("HITCH_PUBLIC_URL", c.public_url.as_str()),
+        ("HITCH_GOOGLE_CLIENT_ID", crate::fake_google::CLIENT_ID),
+        (
+            "HITCH_GOOGLE_CLIENT_SECRET",
+            crate::fake_google::CLIENT_SECRET,
+        ),
+        ("HITCH_GOOGLE_AUTH_URL", c.google_auth_url.as_str()),
+        ("HITCH_GOOGLE_TOKEN_URL", c.google_token_url.as_str()),
+        ("HITCH_GOOGLE_REVOKE_URL", c.google_revoke_url.as_str()),
+        ("HITCH_GOOGLE_API_BASE", c.google_api_base.as_str()),
+    ];
+    let (_process, second) = app.second_server(&env).await;
+    let resource = app.resource("Shared hall", 50).await;
+    let guest = app.a_client().await;
+    let id = connect(&app, "").await;
+    synced(&app, &id).await;
+    app.eventually("the backfill", WAIT, || async {
+        calendar_jobs_busy(&app).await == 0
+    })
+    .await;
+    let (inserts, updates) = event_writes(&google);
+
+    let day = future_date(12);
+    let mut made = Vec::new();
+    for n in 0..20 {
+        let base = if n % 2 == 0 { &app.base } else { &second };
+        let start = format!("{:02}:00", 9 + n % 10);
+        let end = format!("{:02}:45", 9 + n % 10);
+        let res = app
+            .client
+            .post(format!("{base}/rpc/bookings/create"))
+            .form(&booking_form(&resource, &guest, &day, &start, &end, "1"))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(res.status(), StatusCode::OK, "booking {n} at {base}");
+        let body: Value = res.json().await.expect("json");
+        made.push((body["id"].as_str().expect("id").to_string(), start, end));
+    }
+    for (bid, _, _) in &made {
+        pushed(&app, &google, bid).await;
+    }
+    // Each moved an hour later, half through each server.
+    for (n, (bid, start, end)) in made.iter().take(10).enumerate() {
+        let base = if n % 2 == 0 { &second } else { &app.base };
+        let later = |t: &str| format!("{:02}{}", t[..2].parse::<u32>().expect("hour") + 1, &t[2..]);
+        let (start, end) = (later(start), later(end));
+        let mut form = booking_form(&resource, &guest, &day, &start, &end, "1");
+        form.push(("id", bid));
+        form.push(("revision", "1"));
+        let res = app
+            .client
+            .post(format!("{base}/rpc/bookings/update"))
+            .form(&form)
+            .send()
+            .await
+            .expect("update");
+        assert_eq!(res.status(), StatusCode::OK, "move {n} at {base}");
+    }
+    app.eventually("the moves in Google", WAIT, || async {
+        event_writes(&google).1 >= updates + 10 && calendar_jobs_busy(&app).await == 0
+    })
+    .await;
+    assert_eq!(
+        event_writes(&google),
+        (inserts + 20, updates + 10),
+        "one insert per booking, one update per move"
+    );
+
+    google
+        .user_create_many(ACCOUNT, 50, chrono::Utc::now() + chrono::Duration::days(30))
+        .await;
+    app.eventually("50 busy blocks", WAIT, || async {
+        app.count("calendar_busy_blocks").await >= 50 && calendar_jobs_busy(&app).await == 0
+    })
+    .await;
+    assert_eq!(app.count("calendar_busy_blocks").await, 50);
+    assert_eq!(
+        app.scalar("SELECT COUNT(DISTINCT remote_event_id) AS n FROM calendar_busy_blocks")
+            .await,
+        50
     );
     assert_eq!(connection(&app, &id).await.state, "connected");
 }

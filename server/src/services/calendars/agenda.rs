@@ -6,21 +6,30 @@ use std::collections::HashMap;
 use app::error::AppError;
 use app::model::auth::CurrentUser;
 use app::model::booking::guests;
-use app::model::calendar::{Agenda, AgendaColumn, AgendaItem, AgendaQuery, assign_lanes};
+use app::model::calendar::{
+    Agenda, AgendaBusy, AgendaColumn, AgendaItem, AgendaQuery, assign_lanes,
+};
 use app::ports::AppResult;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
-use crate::db::entities::{booking, client, resource};
+use crate::db::entities::{
+    booking, calendar_busy_block as busy_block, calendar_conflict as conflict, client, resource,
+};
 use crate::platform::OrInternal;
 use crate::platform::clock::tz_named;
 use crate::services::placement::to_utc;
 
 /// Bookings one view shows at most (a week of a very busy place is far below).
 const MAX_BOOKINGS: u64 = 2_000;
+/// Busy blocks one view shows at most.
+const MAX_BUSY: u64 = 2_000;
+/// A conflict waiting for staff (`calendar_conflicts.status`).
+const OPEN: &str = "open";
 /// Hours shown when nothing is booked outside them.
 const DEFAULT_HOURS: (u32, u32) = (8 * 60, 22 * 60);
 
@@ -114,6 +123,36 @@ pub async fn agenda(
         query = query.filter(booking::Column::ResourceId.eq(r));
     }
     let rows: Vec<Row> = query.into_tuple().all(db).await.or_internal()?;
+    let mut blocks = busy_block::Entity::find()
+        .filter(busy_block::Column::OrganizationId.eq(&user.org_id))
+        .filter(busy_block::Column::StartsAt.lt(to.timestamp_millis()))
+        .filter(busy_block::Column::EndsAt.gt(from.timestamp_millis()))
+        .order_by_asc(busy_block::Column::StartsAt)
+        .limit(MAX_BUSY)
+        .all(db)
+        .await
+        .or_internal()?;
+    if let Some(r) = only {
+        blocks.retain(|b| b.resource_id.as_deref().is_none_or(|br| br == r));
+    }
+    let open = conflict::Entity::find()
+        .filter(conflict::Column::OrganizationId.eq(&user.org_id))
+        .filter(conflict::Column::Status.eq(OPEN));
+    let open_conflicts = open.clone().count(db).await.or_internal()?;
+    let waiting: HashMap<String, String> = if open_conflicts == 0 || rows.is_empty() {
+        HashMap::new()
+    } else {
+        open.filter(conflict::Column::BookingId.is_in(rows.iter().map(|r| r.0.clone())))
+            .all(db)
+            .await
+            .or_internal()?
+            .into_iter()
+            .map(|c| {
+                let what = conflict_line(&c, tz);
+                (c.booking_id, what)
+            })
+            .collect()
+    };
 
     let names: HashMap<&str, &str> = resources
         .iter()
@@ -130,6 +169,7 @@ pub async fn agenda(
                 sublabel: d.format("%-d %b").to_string(),
                 today: *d == today,
                 items: Vec::new(),
+                busy: Vec::new(),
             })
             .collect()
     } else {
@@ -140,6 +180,7 @@ pub async fn agenda(
                 sublabel: String::new(),
                 today: false,
                 items: Vec::new(),
+                busy: Vec::new(),
             })
             .collect()
     };
@@ -189,7 +230,52 @@ pub async fn agenda(
                 status: status.clone(),
                 lane: 0,
                 lanes: 1,
+                conflict: waiting.get(id.as_str()).cloned(),
             });
+        }
+    }
+    for b in &blocks {
+        let (Some(starts), Some(ends)) = (
+            DateTime::from_timestamp_millis(b.starts_at),
+            DateTime::from_timestamp_millis(b.ends_at),
+        ) else {
+            continue;
+        };
+        for (di, (day, (day_start, day_end))) in days.iter().zip(&bounds).enumerate() {
+            if starts >= *day_end || ends <= *day_start {
+                continue;
+            }
+            let start_minute = minutes_into(*day_start, starts, tz, *day);
+            let end_minute = minutes_into(*day_start, ends, tz, *day).max(start_minute + 15);
+            first = first.min(start_minute / 60 * 60);
+            last = last.max(end_minute.div_ceil(60) * 60).min(24 * 60);
+            let time = format!(
+                "{}–{}",
+                starts.with_timezone(&tz).format("%H:%M"),
+                ends.with_timezone(&tz).format("%H:%M")
+            );
+            let resource = b.resource_id.as_deref().and_then(|r| names.get(r).copied());
+            let targets: Vec<usize> = if week {
+                vec![di]
+            } else {
+                shown
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (r, _))| b.resource_id.as_ref().is_none_or(|br| br == r))
+                    .map(|(c, _)| c)
+                    .collect()
+            };
+            let label = match resource {
+                Some(r) if week => format!("Busy in your calendar {time} · {r}"),
+                _ => format!("Busy in your calendar {time}"),
+            };
+            for c in targets {
+                columns[c].busy.push(AgendaBusy {
+                    start_minute,
+                    end_minute: end_minute.min(24 * 60),
+                    label: label.clone(),
+                });
+            }
         }
     }
     for c in &mut columns {
@@ -219,5 +305,29 @@ pub async fn agenda(
         first_minute: first,
         last_minute: last.max(first + 60),
         columns,
+        open_conflicts,
     })
+}
+
+/// What the calendar did, for the booking's block: "Moved to 20:00–22:00 in your
+/// calendar" or "Deleted in your calendar".
+fn conflict_line(c: &conflict::Model, tz: Tz) -> String {
+    let at = |ms: Option<i64>| {
+        ms.and_then(DateTime::from_timestamp_millis)
+            .map(|t| t.with_timezone(&tz))
+    };
+    match (
+        c.kind.as_str(),
+        at(c.remote_starts_at),
+        at(c.remote_ends_at),
+    ) {
+        ("moved", Some(s), Some(e)) => format!(
+            "Moved to {} {}–{} in your calendar",
+            s.format("%a %-d %b"),
+            s.format("%H:%M"),
+            e.format("%H:%M")
+        ),
+        ("deleted", _, _) => "Deleted in your calendar".into(),
+        _ => "Changed in your calendar".into(),
+    }
 }
