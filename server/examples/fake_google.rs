@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Consent is granted at once. `GET /_test/events` lists the primary calendar's events;
-//! `POST /_test/move` with `{"id", "start", "end"}` moves one as its owner would.
+//! `POST /_test/move` with `{"id", "start", "end"}` moves one as its owner would, and
+//! `POST /_test/create` with `{"start", "end"}` adds a busy event of the owner's.
 #[path = "../tests/it/fake_google.rs"]
 #[allow(dead_code)] // the tests use more of it than this binary does
 mod fake_google;

@@ -147,9 +147,6 @@ pub struct Agenda {
     pub first_minute: u32,
     pub last_minute: u32,
     pub columns: Vec<AgendaColumn>,
-    /// Changes made in a connected calendar that wait for a decision (all of them, not
-    /// only this view's).
-    pub open_conflicts: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -71,7 +71,6 @@ fn AgendaView(a: Agenda) -> impl IntoView {
         .columns
         .iter()
         .all(|c| c.items.is_empty() && c.busy.is_empty());
-    let conflicts = a.open_conflicts;
     let height = (a.last_minute - a.first_minute) * HOUR_PX / 60;
     let hours: Vec<u32> = (a.first_minute / 60..a.last_minute / 60).collect();
     let first = a.first_minute;
@@ -104,12 +103,6 @@ fn AgendaView(a: Agenda) -> impl IntoView {
             </div>
             <button class=BTN_SECONDARY type="submit">"Show"</button>
         </form>
-        {(conflicts > 0).then(|| view! {
-            <div class="mb-3 flex flex-wrap items-center gap-2 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900" id="agenda-conflicts" role="status">
-                <span class="font-medium">{if conflicts == 1 { "1 change made in your calendar waits for a decision.".to_string() } else { format!("{conflicts} changes made in your calendar wait for a decision.") }}</span>
-                <a class="font-medium text-amber-900 underline" href="/calendar/sync#changes">"Review"</a>
-            </div>
-        })}
         {no_resources.then(|| view! { <Empty title="No resources yet" hint="Add tables, rooms or people under Settings; the calendar shows a column for each." /> })}
         {(empty && !no_resources).then(|| view! { <p class="mb-3 text-sm text-slate-600" id="agenda-empty">{if a.view == "day" { "Nothing booked on this day." } else { "Nothing booked this week." }}</p> })}
         <div class=format!("{CARD} overflow-x-auto") id="agenda">

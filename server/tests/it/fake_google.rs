@@ -213,6 +213,20 @@ impl FakeGoogle {
                 }),
             )
             .route(
+                "/_test/create",
+                post(|State(f): Shared, Json(b): Json<Value>| async move {
+                    let id = f
+                        .user_create(
+                            b["calendar"].as_str().unwrap_or(ACCOUNT),
+                            b["start"].as_str().unwrap_or_default(),
+                            b["end"].as_str().unwrap_or_default(),
+                            false,
+                        )
+                        .await;
+                    Json(json!({ "id": id }))
+                }),
+            )
+            .route(
                 "/_test/events",
                 get(|State(f): Shared| async move { Json(json!(f.events(ACCOUNT))) }),
             )

@@ -13,8 +13,7 @@ use app::ports::AppResult;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::db::entities::{
@@ -135,14 +134,13 @@ pub async fn agenda(
     if let Some(r) = only {
         blocks.retain(|b| b.resource_id.as_deref().is_none_or(|br| br == r));
     }
-    let open = conflict::Entity::find()
-        .filter(conflict::Column::OrganizationId.eq(&user.org_id))
-        .filter(conflict::Column::Status.eq(OPEN));
-    let open_conflicts = open.clone().count(db).await.or_internal()?;
-    let waiting: HashMap<String, String> = if open_conflicts == 0 || rows.is_empty() {
+    let waiting: HashMap<String, String> = if rows.is_empty() {
         HashMap::new()
     } else {
-        open.filter(conflict::Column::BookingId.is_in(rows.iter().map(|r| r.0.clone())))
+        conflict::Entity::find()
+            .filter(conflict::Column::OrganizationId.eq(&user.org_id))
+            .filter(conflict::Column::Status.eq(OPEN))
+            .filter(conflict::Column::BookingId.is_in(rows.iter().map(|r| r.0.clone())))
             .all(db)
             .await
             .or_internal()?
@@ -305,12 +303,11 @@ pub async fn agenda(
         first_minute: first,
         last_minute: last.max(first + 60),
         columns,
-        open_conflicts,
     })
 }
 
-/// What the calendar did, for the booking's block: "Moved to 20:00–22:00 in your
-/// calendar" or "Deleted in your calendar".
+/// What the calendar did, for the booking's block, the new time first so a narrow
+/// block still shows it: "Moved to 20:00–22:00 Mon 14 Dec in your calendar".
 fn conflict_line(c: &conflict::Model, tz: Tz) -> String {
     let at = |ms: Option<i64>| {
         ms.and_then(DateTime::from_timestamp_millis)
@@ -322,10 +319,10 @@ fn conflict_line(c: &conflict::Model, tz: Tz) -> String {
         at(c.remote_ends_at),
     ) {
         ("moved", Some(s), Some(e)) => format!(
-            "Moved to {} {}–{} in your calendar",
-            s.format("%a %-d %b"),
+            "Moved to {}–{} {} in your calendar",
             s.format("%H:%M"),
-            e.format("%H:%M")
+            e.format("%H:%M"),
+            s.format("%a %-d %b")
         ),
         ("deleted", _, _) => "Deleted in your calendar".into(),
         _ => "Changed in your calendar".into(),
