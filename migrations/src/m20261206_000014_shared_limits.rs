@@ -10,7 +10,6 @@ pub struct Migration;
 enum FailureCounts {
     Table,
     Key,
-    WindowStart,
     Count,
     ExpiresAt,
 }
@@ -19,6 +18,7 @@ enum FailureCounts {
 enum SendSlots {
     Table,
     Key,
+    /// Microseconds since the epoch (rates up to thousands per second).
     NextFree,
 }
 
@@ -29,7 +29,6 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(FailureCounts::Table)
                 .col(string(FailureCounts::Key).primary_key())
-                .col(big_integer(FailureCounts::WindowStart))
                 .col(integer(FailureCounts::Count))
                 .col(big_integer(FailureCounts::ExpiresAt))
                 .to_owned(),

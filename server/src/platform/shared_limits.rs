@@ -29,6 +29,16 @@ fn left(expires_at: i64, now: i64) -> Duration {
     Duration::from_millis(u64::try_from(expires_at - now).unwrap_or(0))
 }
 
+/// Adds one to `$1`'s count, starting a new window (now `$2`, `$3` ms long) when its
+/// last one is over.
+const COUNT_ONE: &str = "INSERT INTO failure_counts (key, count, expires_at) \
+     VALUES ($1, 1, $2 + $3) \
+     ON CONFLICT (key) DO UPDATE SET \
+       count = CASE WHEN failure_counts.expires_at <= $2 THEN 1 \
+               ELSE failure_counts.count + 1 END, \
+       expires_at = CASE WHEN failure_counts.expires_at <= $2 THEN $2 + $3 \
+                    ELSE failure_counts.expires_at END";
+
 /// Counts one attempt for `key` unless it already has `max` in its window, in which
 /// case it says how long the window still runs. A key whose window is over starts a
 /// new one.
@@ -41,17 +51,10 @@ pub async fn count_attempt(
     let now = now_ms();
     let counted = db
         .query_one_raw(stmt(
-            "INSERT INTO failure_counts (key, window_start, count, expires_at) \
-             VALUES ($1, $2, 1, $2 + $3) \
-             ON CONFLICT (key) DO UPDATE SET \
-               window_start = CASE WHEN failure_counts.expires_at <= $2 THEN $2 \
-                              ELSE failure_counts.window_start END, \
-               count = CASE WHEN failure_counts.expires_at <= $2 THEN 1 \
-                       ELSE failure_counts.count + 1 END, \
-               expires_at = CASE WHEN failure_counts.expires_at <= $2 THEN $2 + $3 \
-                            ELSE failure_counts.expires_at END \
-             WHERE failure_counts.expires_at <= $2 OR failure_counts.count < $4 \
-             RETURNING count",
+            &format!(
+                "{COUNT_ONE} WHERE failure_counts.expires_at <= $2 \
+                 OR failure_counts.count < $4 RETURNING count"
+            ),
             vec![
                 key.into(),
                 now.into(),
@@ -74,15 +77,7 @@ pub async fn count_failure(
     window: Duration,
 ) -> Result<(), DbErr> {
     db.execute_raw(stmt(
-        "INSERT INTO failure_counts (key, window_start, count, expires_at) \
-         VALUES ($1, $2, 1, $2 + $3) \
-         ON CONFLICT (key) DO UPDATE SET \
-           window_start = CASE WHEN failure_counts.expires_at <= $2 THEN $2 \
-                          ELSE failure_counts.window_start END, \
-           count = CASE WHEN failure_counts.expires_at <= $2 THEN 1 \
-                   ELSE failure_counts.count + 1 END, \
-           expires_at = CASE WHEN failure_counts.expires_at <= $2 THEN $2 + $3 \
-                        ELSE failure_counts.expires_at END",
+        COUNT_ONE,
         vec![key.into(), now_ms().into(), millis(window).into()],
     ))
     .await
