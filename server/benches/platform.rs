@@ -5,10 +5,14 @@
 //!   of its notification bookkeeping (three rules);
 //! - template renders per second on one core (a confirmation email, a Slack message);
 //! - enqueue-to-start latency of a job when the runner is idle;
-//! - a calendar feed of 10,000 bookings, and its 304 answer against `/healthz`.
+//! - a calendar feed of 10,000 bookings, and its 304 answer against `/healthz`;
+//! - Google Calendar sync against the fake: a booking write with and without a
+//!   connection, and 1,000 remote events arriving as busy blocks.
 //!
 //! `HITCH_BENCH_POSTGRES` (default postgres://postgres@127.0.0.1:5432/test) is used when
 //! reachable; `HITCH_BENCH_JOBS` sets the job count (default 20000).
+#[path = "platform/calendar_sync.rs"]
+mod calendar_sync;
 #[path = "platform/feeds.rs"]
 mod feeds;
 
@@ -444,5 +448,10 @@ async fn main() {
         );
         feeds::run(&config, &db, &org).await;
         drop_schema(&config, &db).await;
+        // A fresh database: the sync figures should not read the feed's 10,000 rows.
+        if let Some((config, db)) = database(backend).await {
+            calendar_sync::run(&config, &db).await;
+            drop_schema(&config, &db).await;
+        }
     }
 }
