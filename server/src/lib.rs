@@ -288,6 +288,16 @@ pub fn ports(p: &Platform) -> Ports {
     }
 }
 
+/// Renders the page's inline scripts with the nonce its `Content-Security-Policy`
+/// header names (set by [`routes::headers::security_headers`]).
+fn use_header_nonce() {
+    if let Some(nonce) = use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<routes::headers::CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+}
+
 /// The whole HTTP surface: pages, server functions, health, static files.
 pub fn router(config: &Config, platform: &Platform) -> Router {
     let db = platform.db.clone();
@@ -307,6 +317,7 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
                 provide_context(ports.clone());
                 // Before any data is read: live refresh replays changes from here on.
                 provide_context(app::components::live::RenderedAt(platform::now_ms()));
+                use_header_nonce();
             },
             {
                 let options = leptos_options.clone();
@@ -318,7 +329,10 @@ pub fn router(config: &Config, platform: &Platform) -> Router {
             db.clone(),
             routes::guard::require_sign_in,
         ))
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            use_header_nonce,
+            shell,
+        ))
         .with_state(leptos_options)
         .layer(middleware::from_fn(routes::rpc_status::fix_status));
 

@@ -52,6 +52,41 @@ pub async fn update_booking(
     Ok(booking)
 }
 
+/// Moves a booking to another time, day or resource, keeping everything else (the
+/// calendar's drag-to-reschedule). The same rules as the edit form apply: opening
+/// hours, capacity, busy time, and `revision` must still be the stored one.
+#[server(prefix = "/rpc", endpoint = "bookings/reschedule")]
+pub async fn reschedule_booking(
+    id: String,
+    revision: i64,
+    resource_id: String,
+    date: String,
+    start_time: String,
+    end_time: String,
+) -> Result<BookingView, AppError> {
+    use super::ctx;
+    let user = ctx::user().await?;
+    let bookings = &ctx::ports()?.bookings;
+    let b = bookings.get(&user, &id).await?;
+    let currency = bookings.form_options(&user).await?.currency;
+    let input = BookingInput {
+        resource_id,
+        client_id: b.client_id,
+        date,
+        start_time,
+        end_time,
+        party_size: b.party_size.to_string(),
+        status: b.status.as_str().to_string(),
+        notes: b.notes,
+        deposit: if b.deposit_minor > 0 {
+            crate::model::money::amount_input(b.deposit_minor, &currency)
+        } else {
+            String::new()
+        },
+    };
+    bookings.update(&user, &id, revision, &input).await
+}
+
 #[server(prefix = "/rpc", endpoint = "bookings/cancel")]
 pub async fn cancel_booking(
     id: String,

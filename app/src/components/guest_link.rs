@@ -42,7 +42,7 @@ pub fn GuestLinkCard(booking_id: String) -> impl IntoView {
                         Ok(Some(l)) => {
                             let (issue_id, revoke_id) = (id.clone(), id);
                             view! {
-                            <input class=format!("{INPUT} font-mono text-sm") id="guest-link" readonly=true value=l.url.clone() aria-label="Guest link" onclick="this.select()" />
+                            <input class=format!("{INPUT} font-mono text-sm") id="guest-link" readonly=true value=l.url.clone() aria-label="Guest link" data-select-all="on" />
                             <p class="mt-1 text-xs text-slate-500">{format!("Created {}{}", l.created, l.last_used.map(|t| format!(" · last opened {t}")).unwrap_or_else(|| " · not opened yet".into()))}</p>
                             <div class="mt-3 flex flex-wrap gap-2">
                                 <ActionForm action=issue>

@@ -83,6 +83,7 @@ pub fn DashboardLayout() -> impl IntoView {
             <main class="mx-auto w-full max-w-5xl flex-1 px-4 py-6 md:px-8">
                 <AlertsBanner />
                 <Outlet />
+                <crate::components::select_all::SelectAllOnClick />
                 <ActionForm action=logout attr:class="mt-10 border-t border-slate-200 pt-4 md:hidden">
                     <button type="submit" class="text-sm font-medium text-indigo-700">"Sign out"</button>
                 </ActionForm>

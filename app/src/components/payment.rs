@@ -142,7 +142,7 @@ fn Current(
             })}
             <label class=format!("{LABEL} mt-4") for="payment-url">"Payment link: send it to the payer"</label>
             <div class="mt-1 flex flex-col gap-2 sm:flex-row">
-                <input class=format!("{INPUT} mt-0 font-mono text-sm") id="payment-url" readonly=true value=url.clone() onclick="this.select()" />
+                <input class=format!("{INPUT} mt-0 font-mono text-sm") id="payment-url" readonly=true value=url.clone() data-select-all="on" />
                 <a class=BTN_SECONDARY href=url target="_blank" rel="noopener">"Open"</a>
             </div>
             <ActionForm action=expire attr:class="mt-4">

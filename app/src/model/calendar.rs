@@ -154,6 +154,10 @@ pub struct AgendaColumn {
     pub label: String,
     pub sublabel: String,
     pub today: bool,
+    /// What a booking dropped here moves to: this column's day, and its resource in
+    /// the day view (empty in the week view: the booking keeps its resource).
+    pub date: String,
+    pub resource_id: String,
     pub items: Vec<AgendaItem>,
     /// Time taken in a connected calendar, drawn behind the bookings.
     pub busy: Vec<AgendaBusy>,
@@ -172,6 +176,11 @@ pub struct AgendaBusy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgendaItem {
     pub booking_id: String,
+    /// The stored revision, so a move made from a stale page is refused.
+    pub revision: i64,
+    /// Whether dragging can move it: it starts and ends on this day.
+    pub movable: bool,
+    pub resource_id: String,
     /// Minutes since local midnight, clipped to the day.
     pub start_minute: u32,
     pub end_minute: u32,
@@ -243,6 +252,9 @@ mod tests {
     fn item(start: u32, end: u32) -> AgendaItem {
         AgendaItem {
             booking_id: format!("{start}-{end}"),
+            revision: 0,
+            movable: true,
+            resource_id: String::new(),
             start_minute: start,
             end_minute: end,
             time: String::new(),

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::calendar::{CreateFeed, RevokeFeed, RotateFeed, list_feeds, load_agenda};
+use crate::components::drag_reschedule::DragReschedule;
 use crate::components::form::{SelectField, TextField, action_error};
 use crate::components::ui::{
     BTN, BTN_DANGER, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice,
@@ -47,7 +48,7 @@ pub fn CalendarPage() -> impl IntoView {
         load_agenda,
     );
     view! {
-        <PageHeader title="Calendar" subtitle="Bookings by day or week, per resource." />
+        <PageHeader title="Calendar" subtitle="Bookings by day or week, per resource. Drag a booking to another time or column to move it." />
         <div class="mb-4 flex flex-wrap gap-2">
             <a class=BTN href="/bookings/new">"New booking"</a>
             <a class=BTN_SECONDARY href="/calendar/sync">"Google Calendar sync"</a>
@@ -105,7 +106,8 @@ fn AgendaView(a: Agenda) -> impl IntoView {
         </form>
         {no_resources.then(|| view! { <Empty title="No resources yet" hint="Add tables, rooms or people under Settings; the calendar shows a column for each." /> })}
         {(empty && !no_resources).then(|| view! { <p class="mb-3 text-sm text-slate-600" id="agenda-empty">{if a.view == "day" { "Nothing booked on this day." } else { "Nothing booked this week." }}</p> })}
-        <div class=format!("{CARD} overflow-x-auto") id="agenda">
+        <DragReschedule />
+        <div class=format!("{CARD} overflow-x-auto") id="agenda" data-hour-px=HOUR_PX>
             <div class="flex" style=min_width>
                 <div class="sticky left-0 z-10 w-14 shrink-0 border-r border-slate-200 bg-white">
                     <div class="h-12 border-b border-slate-200"></div>
@@ -123,7 +125,7 @@ fn AgendaView(a: Agenda) -> impl IntoView {
                             <div class="truncate text-sm font-semibold">{c.label.clone()}</div>
                             <div class="truncate text-xs text-slate-500">{c.sublabel.clone()}</div>
                         </div>
-                        <div class="relative" style=lines.clone()>
+                        <div class="agenda-col relative" style=lines.clone() data-date=c.date.clone() data-resource=c.resource_id.clone()>
                             {c.busy.into_iter().map(|b| view! { <Busy b first /> }).collect_view()}
                             {c.items.into_iter().map(|i| view! { <Block i first /> }).collect_view()}
                         </div>
@@ -156,7 +158,9 @@ fn Block(i: AgendaItem, first: u32) -> impl IntoView {
     };
     view! {
         <a href=format!("/bookings/{}", i.booking_id) style=style aria-label=label.clone() title=label
-            class=format!("absolute overflow-hidden rounded-md border-l-4 px-1.5 py-0.5 text-xs shadow-sm hover:z-20 hover:shadow {}{flagged}", item_tone(&i.status))>
+            data-booking=i.booking_id.clone() data-revision=i.revision data-start=i.start_minute
+            data-end=i.end_minute data-resource=i.resource_id.clone() data-movable=i.movable.to_string()
+            class=format!("agenda-item absolute select-none overflow-hidden rounded-md border-l-4 px-1.5 py-0.5 text-xs shadow-sm hover:z-20 hover:shadow {}{}{flagged}", item_tone(&i.status), if i.movable { " cursor-grab" } else { "" })>
             {i.conflict.map(|c| view! { <span class="agenda-conflict block truncate font-semibold text-amber-800">{format!("⚠ {c}")}</span> })}
             <span class="block truncate font-semibold">{i.title.clone()}</span>
             <span class="block truncate">{i.time.clone()}</span>
@@ -269,7 +273,7 @@ fn FeedRow(f: FeedView) -> impl IntoView {
             </div>
             <p class="text-sm text-slate-600">{format!("{} · made {} · {fetched}{expiry}", f.scope, f.created)}</p>
             <label class="sr-only" for=link_id.clone()>{format!("Link of {}", f.label)}</label>
-            <input class=format!("{INPUT} font-mono text-sm") id=link_id readonly=true value=f.url.clone() onclick="this.select()" />
+            <input class=format!("{INPUT} font-mono text-sm") id=link_id readonly=true value=f.url.clone() data-select-all="on" />
             <ErrorBox error />
             <div class="mt-2 flex flex-wrap gap-2">
                 <ActionForm action=rotate>

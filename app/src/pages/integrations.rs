@@ -112,7 +112,7 @@ fn ApiCard() -> impl IntoView {
             {move || created().map(|k| view! {
                 <div role="status" class="mt-4 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm">
                     <p class="font-semibold text-amber-900">{format!("Key \u{201c}{}\u{201d} created. Copy it now: it is shown only once.", k.key.name)}</p>
-                    <input class=format!("{INPUT} font-mono text-sm") readonly=true value=k.secret aria-label="New API key" onclick="this.select()" />
+                    <input class=format!("{INPUT} font-mono text-sm") readonly=true value=k.secret aria-label="New API key" data-select-all="on" />
                 </div>
             })}
             <ActionForm action=create attr:class="mt-4 flex flex-wrap items-end gap-3">

@@ -173,7 +173,7 @@ fn WebhookHelp(url: String) -> impl IntoView {
                 <li>"In Stripe, open Developers → Webhooks → Add endpoint."</li>
                 <li>"Paste this address as the endpoint URL:"</li>
             </ol>
-            <input class=format!("{INPUT} font-mono text-sm") readonly=true value=url aria-label="Webhook endpoint URL" onclick="this.select()" />
+            <input class=format!("{INPUT} font-mono text-sm") readonly=true value=url aria-label="Webhook endpoint URL" data-select-all="on" />
             <ol start="3" class="mt-3 list-decimal space-y-1 pl-5 text-sm text-slate-700">
                 <li>"Select these events:"
                     <ul class="mt-1 flex flex-wrap gap-1">

@@ -224,7 +224,7 @@ fn SecretBox(secret: String) -> impl IntoView {
         <div class="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm" data-live-hold="">
             <p class="font-semibold text-amber-900">"Signing secret: copy it now, it is shown only once."</p>
             <p class="mt-1 text-amber-900">"Your receiver uses it to check each request's webhook-signature header (Standard Webhooks)."</p>
-            <input class=format!("{INPUT} font-mono text-sm") readonly=true value=secret aria-label="Signing secret" onclick="this.select()" />
+            <input class=format!("{INPUT} font-mono text-sm") readonly=true value=secret aria-label="Signing secret" data-select-all="on" />
         </div>
     }
 }

@@ -334,4 +334,92 @@ mod tests {
         assert!(out.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));
         assert!(out.ends_with("END:VEVENT\r\nEND:VCALENDAR\r\n"));
     }
+
+    mod properties {
+        use super::*;
+        use chrono::TimeZone;
+        use proptest::prelude::*;
+
+        /// RFC 5545 unescaping of a TEXT value, as a reader does it.
+        fn unescape(v: &str) -> String {
+            let mut out = String::new();
+            let mut chars = v.chars();
+            while let Some(c) = chars.next() {
+                if c == '\\' {
+                    match chars.next() {
+                        Some('n' | 'N') => out.push('\n'),
+                        Some(other) => out.push(other),
+                        None => {}
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+
+        /// What a note becomes in a calendar app: line breaks of any kind are one
+        /// newline, control characters other than tab are gone.
+        fn as_read(v: &str) -> String {
+            v.replace("\r\n", "\n")
+                .replace('\r', "\n")
+                .chars()
+                .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+                .collect()
+        }
+
+        proptest! {
+            /// Whatever staff type into a booking, the event is well-formed: CRLF line
+            /// ends only, no physical line over 75 octets, the same properties in the
+            /// same order, and each text reads back as typed.
+            #[test]
+            fn prop_any_text_stays_inside_its_own_property(
+                summary in "\\PC{0,120}|[\\r\\n;,:\\\\a-zé€🎉]{0,200}",
+                description in any::<String>(),
+                location in "[\\x00-\\x7f]{0,80}|\\PC{0,40}",
+                starts in 0i64..4_000_000_000,
+            ) {
+                let at = Utc.timestamp_opt(starts, 0).single().unwrap_or_default();
+                let mut w = Writer::default();
+                w.calendar("Hitch", Some("PUBLISH")).event(&Entry {
+                    uid: "bk_1@hitch",
+                    sequence: 3,
+                    stamp: at,
+                    created: None,
+                    starts: at,
+                    ends: at + chrono::Duration::hours(2),
+                    summary: &summary,
+                    description: Some(&description),
+                    location: Some(&location),
+                    url: None,
+                    status: Status::Confirmed,
+                    private: false,
+                });
+                w.end("VCALENDAR");
+                let out = w.finish();
+                prop_assert!(out.ends_with("\r\n"));
+                let body = &out[..out.len() - 2];
+                for line in body.split("\r\n") {
+                    prop_assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
+                    prop_assert!(!line.contains(['\r', '\n']), "a bare line break: {line:?}");
+                }
+                // Folding is the only source of CRLF + space: values hold no line breaks.
+                let unfolded = body.replace("\r\n ", "");
+                let logical: Vec<&str> = unfolded.split("\r\n").collect();
+                let names: Vec<&str> =
+                    logical.iter().map(|l| l.split(':').next().unwrap_or("")).collect();
+                prop_assert_eq!(names, [
+                    "BEGIN", "VERSION", "PRODID", "CALSCALE", "METHOD", "NAME", "X-WR-CALNAME",
+                    "BEGIN", "UID", "SEQUENCE", "DTSTAMP", "LAST-MODIFIED", "DTSTART", "DTEND",
+                    "SUMMARY", "DESCRIPTION", "LOCATION", "TRANSP", "STATUS", "END", "END",
+                ]);
+                let value = |name: &str| {
+                    logical.iter().find_map(|l| l.strip_prefix(name)).map(unescape)
+                };
+                prop_assert_eq!(value("SUMMARY:"), Some(as_read(&summary)));
+                prop_assert_eq!(value("DESCRIPTION:"), Some(as_read(&description)));
+                prop_assert_eq!(value("LOCATION:"), Some(as_read(&location)));
+            }
+        }
+    }
 }

@@ -327,4 +327,118 @@ mod tests {
         );
         assert_eq!(p.check_url(&url("https://hooks.example.com/x")), Ok(()));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// IANA's special-purpose IPv4 registry (RFC 6890 and successors), plus
+        /// multicast and class E: written out here, apart from the code under test.
+        const SPECIAL_V4: &[&str] = &[
+            "0.0.0.0/8",
+            "10.0.0.0/8",
+            "100.64.0.0/10",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "172.16.0.0/12",
+            "192.0.0.0/24",
+            "192.0.2.0/24",
+            "192.168.0.0/16",
+            "198.18.0.0/15",
+            "198.51.100.0/24",
+            "203.0.113.0/24",
+            "224.0.0.0/4",
+            "240.0.0.0/4",
+        ];
+
+        fn special(ip: Ipv4Addr) -> bool {
+            SPECIAL_V4.iter().any(|n| {
+                n.parse::<IpNet>()
+                    .is_ok_and(|n| n.contains(&IpAddr::V4(ip)))
+            })
+        }
+
+        /// The ways a URL can spell one IPv4 address that the WHATWG URL parser (and
+        /// so `url` and every browser) reads back as that address or a form reaching it.
+        fn spellings(ip: Ipv4Addr) -> Vec<String> {
+            let [a, b, c, d] = ip.octets();
+            let n = u32::from(ip);
+            let [h1, h2] = [(n >> 16) as u16, n as u16];
+            vec![
+                format!("{a}.{b}.{c}.{d}"),
+                format!("{n}"),
+                format!("0x{n:x}"),
+                format!("0{a:o}.0{b:o}.0{c:o}.0{d:o}"),
+                format!("{a}.{}", n & 0x00ff_ffff),
+                format!("{a}.{b}.{}", n & 0xffff),
+                format!("{a}.{b}.{c}.{d}."),
+                format!("[::ffff:{a}.{b}.{c}.{d}]"),
+                format!("[::ffff:{h1:x}:{h2:x}]"),
+                format!("[2002:{h1:x}:{h2:x}::1]"),
+                format!("[64:ff9b::{a}.{b}.{c}.{d}]"),
+            ]
+        }
+
+        fn policy() -> OutboundPolicy {
+            OutboundPolicy {
+                allow: vec![],
+                https_only: false,
+            }
+        }
+
+        proptest! {
+            /// Any dotted IPv4 address is refused exactly when IANA lists it as special:
+            /// anywhere, and right at the edges of each special range.
+            #[test]
+            fn prop_a_literal_address_is_refused_exactly_when_special(n in prop_oneof![
+                any::<u32>(),
+                (proptest::sample::select(SPECIAL_V4), any::<bool>(), -2i64..=2).prop_map(
+                    |(net, last, step)| {
+                        let net = net.parse::<ipnet::Ipv4Net>().unwrap_or_default();
+                        let edge = if last { net.broadcast() } else { net.network() };
+                        (i64::from(u32::from(edge)) + step).clamp(0, i64::from(u32::MAX)) as u32
+                    }
+                ),
+            ]) {
+                let ip = Ipv4Addr::from(n);
+                let url = Url::parse(&format!("http://{ip}/hook")).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(policy().check_url(&url).is_err(), special(ip), "{}", ip);
+            }
+
+            /// An internal address stays refused however the URL spells it: decimal,
+            /// hex, octal, short forms, a trailing dot, IPv4-mapped, 6to4 and NAT64
+            /// IPv6, with credentials, a port or a path in front of the check.
+            #[test]
+            fn prop_no_spelling_of_an_internal_address_gets_through(
+                net in proptest::sample::select(SPECIAL_V4),
+                host_bits in any::<u32>(),
+                port in proptest::option::of(1u16..),
+                userinfo in proptest::option::of("[a-z]{1,8}(:[a-z0-9]{1,8})?@"),
+            ) {
+                let net = net.parse::<ipnet::Ipv4Net>().map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let ip = Ipv4Addr::from(
+                    u32::from(net.network()) | (host_bits & u32::from(net.hostmask())),
+                );
+                for host in spellings(ip) {
+                    let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+                    let userinfo = userinfo.clone().unwrap_or_default();
+                    let text = format!("https://{userinfo}{host}{port}/x?y=1");
+                    let Ok(url) = Url::parse(&text) else { continue };
+                    prop_assert!(policy().check_url(&url).is_err(), "{} got through", text);
+                }
+            }
+
+            /// Whatever is typed as a URL, the check answers without panicking, and
+            /// what it lets through is http(s) with a host.
+            #[test]
+            fn prop_any_typed_url_is_judged_without_panicking(text in "\\PC{0,200}|(https?|ftp|file|gopher)://[\\x21-\\x7e]{0,60}") {
+                if let Ok(url) = Url::parse(&text)
+                    && policy().check_url(&url).is_ok()
+                {
+                    prop_assert!(matches!(url.scheme(), "http" | "https"));
+                    prop_assert!(url.host().is_some());
+                }
+            }
+        }
+    }
 }

@@ -202,4 +202,54 @@ mod tests {
         let both = format!("t=1000,v1={v1_other},v0=ignored,v1={v1_good}");
         assert_eq!(verify(Some(&both), BODY, SECRET, 1000, 300), Ok(()));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever arrives in the header, verification answers without panicking,
+            /// and nothing but the real signature verifies.
+            #[test]
+            fn prop_no_header_but_the_real_one_verifies(
+                header_text in "[tv01=,a-f ]{0,300}|\\PC{0,1200}",
+                body in proptest::collection::vec(any::<u8>(), 0..512),
+                t in 0i64..4_000_000_000,
+            ) {
+                let got = verify(Some(&header_text), &body, SECRET, t, DEFAULT_TOLERANCE_SECS);
+                prop_assert!(got.is_err(), "{header_text:?} verified");
+                if header_text.len() > MAX_HEADER_BYTES {
+                    prop_assert_eq!(got, Err(SignatureError::Malformed));
+                }
+            }
+
+            /// A signed body verifies with its secret, among other entries of any kind,
+            /// and stops verifying when one byte of the body or the secret changes.
+            #[test]
+            fn prop_a_signature_verifies_its_body_and_nothing_else(
+                secret in "whsec_[A-Za-z0-9]{1,40}",
+                body in proptest::collection::vec(any::<u8>(), 1..2048),
+                t in 0i64..4_000_000_000,
+                flip in any::<prop::sample::Index>(),
+                noise in proptest::collection::vec("[a-z0-9]{1,3}=[a-f0-9]{0,16}", 0..4),
+            ) {
+                let signed = header(&secret, t, &body);
+                let mut text = noise.join(",");
+                text.push(',');
+                text.push_str(&signed);
+                prop_assert_eq!(verify(Some(&text), &body, &secret, t, 300), Ok(()));
+                let mut changed = body.clone();
+                changed[flip.index(body.len())] ^= 1;
+                prop_assert_eq!(
+                    verify(Some(&text), &changed, &secret, t, 300),
+                    Err(SignatureError::Mismatch)
+                );
+                let other = format!("{secret}x");
+                prop_assert_eq!(
+                    verify(Some(&text), &body, &other, t, 300),
+                    Err(SignatureError::Mismatch)
+                );
+            }
+        }
+    }
 }

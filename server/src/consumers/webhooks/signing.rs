@@ -86,4 +86,67 @@ mod tests {
         assert_ne!(parts[0], parts[1]);
         assert!(parts.iter().all(|p| p.starts_with("v1,")));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A receiver's check as the Standard Webhooks specification describes it, written
+        /// from the specification: split the header on spaces, keep `v1,` entries,
+        /// compare each against HMAC-SHA256 of `{id}.{timestamp}.{body}`.
+        fn receiver_accepts(secret: &str, header: &str, id: &str, ts: i64, body: &[u8]) -> bool {
+            let Ok(key) = B64.decode(secret.strip_prefix(PREFIX).unwrap_or(secret)) else {
+                return false;
+            };
+            let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
+            mac.update(format!("{id}.{ts}.").as_bytes());
+            mac.update(body);
+            let expected = mac.finalize().into_bytes();
+            header.split(' ').any(|entry| {
+                entry
+                    .strip_prefix("v1,")
+                    .and_then(|s| B64.decode(s).ok())
+                    .is_some_and(|sig| sig == expected.as_slice())
+            })
+        }
+
+        proptest! {
+            /// Every live secret's signature is one a receiver holding that secret
+            /// accepts, whatever the body, and the header is one line of printable
+            /// ASCII however many secrets there are.
+            #[test]
+            fn prop_receivers_accept_what_is_signed_for_them(
+                raw_keys in proptest::collection::vec(
+                    proptest::collection::vec(any::<u8>(), 24..=64), 1..4),
+                id in "msg_[0-9A-Za-z]{1,32}",
+                ts in 0i64..4_000_000_000,
+                body in proptest::collection::vec(any::<u8>(), 0..2048),
+            ) {
+                let secrets: Vec<String> =
+                    raw_keys.iter().map(|k| format!("{PREFIX}{}", B64.encode(k))).collect();
+                let keys: Vec<Vec<u8>> = secrets
+                    .iter()
+                    .map(|s| key_bytes(s))
+                    .collect::<Result<_, _>>()
+                    .map_err(TestCaseError::fail)?;
+                let header = signature_header(&keys, &id, ts, &body);
+                prop_assert!(header.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
+                for secret in &secrets {
+                    prop_assert!(receiver_accepts(secret, &header, &id, ts, &body));
+                    prop_assert!(!receiver_accepts(secret, &header, &id, ts + 1, &body));
+                }
+            }
+
+            /// A secret typed into the dashboard either gives a key of the allowed
+            /// length, which is what the secret encodes, or a clear error; never a panic.
+            #[test]
+            fn prop_any_typed_secret_gives_a_key_or_an_error(secret in "(whsec_)?\\PC{0,100}") {
+                if let Ok(key) = key_bytes(&secret) {
+                    prop_assert!((24..=64).contains(&key.len()));
+                    let encoded = secret.strip_prefix(PREFIX).unwrap_or(&secret);
+                    prop_assert_eq!(B64.decode(encoded).ok(), Some(key));
+                }
+            }
+        }
+    }
 }

@@ -39,6 +39,7 @@ type Row = (
     DateTime<Utc>,
     i32,
     String,
+    i64,
     Option<String>,
 );
 
@@ -109,6 +110,7 @@ pub async fn agenda(
             booking::Column::EndsAt,
             booking::Column::PartySize,
             booking::Column::Status,
+            booking::Column::Revision,
         ])
         .join(JoinType::LeftJoin, booking::client())
         .column_as(client::Column::Name, "client_name")
@@ -166,6 +168,8 @@ pub async fn agenda(
                 label: d.format("%a").to_string(),
                 sublabel: d.format("%-d %b").to_string(),
                 today: *d == today,
+                date: d.format("%Y-%m-%d").to_string(),
+                resource_id: String::new(),
                 items: Vec::new(),
                 busy: Vec::new(),
             })
@@ -173,10 +177,12 @@ pub async fn agenda(
     } else {
         shown
             .iter()
-            .map(|(_, name)| AgendaColumn {
+            .map(|(id, name)| AgendaColumn {
                 label: name.clone(),
                 sublabel: String::new(),
                 today: false,
+                date: date.format("%Y-%m-%d").to_string(),
+                resource_id: id.clone(),
                 items: Vec::new(),
                 busy: Vec::new(),
             })
@@ -187,7 +193,7 @@ pub async fn agenda(
         .iter()
         .map(|d| Ok((midnight(tz, *d)?, midnight(tz, *d + Duration::days(1))?)))
         .collect::<AppResult<Vec<_>>>()?;
-    for (id, resource_id, starts, ends, party, status, name) in rows {
+    for (id, resource_id, starts, ends, party, status, revision, name) in rows {
         for (di, (day, (day_start, day_end))) in days.iter().zip(&bounds).enumerate() {
             let (day_start, day_end) = (*day_start, *day_end);
             if starts >= day_end || ends <= day_start {
@@ -213,6 +219,9 @@ pub async fn agenda(
             };
             columns[column].items.push(AgendaItem {
                 booking_id: id.clone(),
+                revision,
+                movable: starts >= day_start && ends <= day_end,
+                resource_id: resource_id.clone(),
                 start_minute,
                 end_minute: end_minute.min(24 * 60),
                 time: format!(
