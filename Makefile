@@ -7,7 +7,8 @@ run: tools
 	./target/release/hitch demo
 	./target/release/hitch serve
 
-# Every test: lints, unit, integration (SQLite + PostgreSQL), browser (Chromium).
+# Every test: lints and dependency policy, unit and property, integration (SQLite +
+# PostgreSQL), browser (Chromium) and API fuzzing.
 test:
 	.ci/test-suite
 

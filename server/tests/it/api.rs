@@ -440,7 +440,8 @@ async fn each_key_is_rate_limited_with_retry_after() {
 }
 
 /// Every documented operation is served (an unauthenticated call gets 401, never
-/// 404/405), and the document is OpenAPI 3.1 covering every resource.
+/// 404/405) and documents the errors every call can meet, and the document is OpenAPI
+/// 3.1 covering every resource.
 #[tokio::test]
 async fn the_openapi_document_matches_the_routes() {
     let Some(app) = TestApp::spawn().await else {
@@ -464,6 +465,22 @@ async fn the_openapi_document_matches_the_routes() {
                 continue;
             }
             operations += 1;
+            // Every error it can answer is documented, as a problem document.
+            let responses = item[method]["responses"].as_object().expect("responses");
+            for status in ["400", "401", "403", "429"] {
+                assert!(
+                    responses[status]["content"]["application/problem+json"].is_object(),
+                    "{method} {path}: {status} undocumented"
+                );
+            }
+            for (status, r) in responses {
+                if status.starts_with('4') {
+                    assert!(
+                        r["content"].get("application/json").is_none(),
+                        "{method} {path}: {status} documented as plain JSON"
+                    );
+                }
+            }
             let url = format!("{}{}", app.base, path.replace("{id}", "x_1"));
             let res = app
                 .client

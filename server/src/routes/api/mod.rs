@@ -5,6 +5,7 @@ pub mod auth;
 pub mod bookings;
 pub mod calendar_feeds;
 pub mod clients;
+pub mod doc_errors;
 pub mod events;
 pub mod hooks;
 pub mod idempotency;
@@ -60,7 +61,7 @@ impl Modify for KeyAuth {
 
 /// The documented routes, before auth and the document route are added.
 fn documented(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let documented = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(bookings::list, bookings::create))
         .routes(routes!(bookings::get, bookings::update))
         .routes(routes!(bookings::cancel))
@@ -106,7 +107,10 @@ fn documented(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(hooks::unsubscribe))
         .routes(routes!(hooks::samples))
         .with_state(state)
-        .split_for_parts()
+        .split_for_parts();
+    let (router, mut doc) = documented;
+    doc_errors::document(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document exactly as served.
