@@ -3,6 +3,7 @@
 //! waits for Google; pulls (on a push notice from Google, on a timer, or on demand) bring
 //! busy time in and notice bookings' events moved or deleted there. All calls for one
 //! connection run one at a time (one job concurrency key), in every process.
+pub mod caldav;
 pub mod conflicts;
 pub mod connect;
 pub mod connection;
