@@ -12,7 +12,7 @@ use crate::model::booking::{
     BookingFilter, BookingFormOptions, BookingInput, BookingListItem, BookingView,
 };
 use crate::model::calendar::{Agenda, AgendaQuery, FeedInput, FeedView};
-use crate::model::calendar_sync::{CalendarSyncOverview, ConnectionSettings};
+use crate::model::calendar_sync::{CalDavInput, CalendarSyncOverview, ConnectionSettings};
 use crate::model::client::{ClientInput, ClientView};
 use crate::model::invoice::{InvoiceFormOptions, InvoiceInput, InvoiceStatus, InvoiceView};
 use crate::model::notification::{
@@ -336,6 +336,9 @@ pub trait CalendarSyncPort: Send + Sync {
     /// Revokes the grant and forgets the connection, its busy time and event links.
     async fn disconnect(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
     async fn sync_now(&self, user: &CurrentUser, id: &str) -> AppResult<()>;
+    /// Connects a CalDAV account after checking it answers with these credentials.
+    /// Returns the connection's id.
+    async fn connect_caldav(&self, user: &CurrentUser, input: &CalDavInput) -> AppResult<String>;
     /// Accept applies the calendar's change to the booking; reject puts Hitch's back.
     async fn decide(&self, user: &CurrentUser, conflict_id: &str, accept: bool) -> AppResult<()>;
 }

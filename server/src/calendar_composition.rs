@@ -13,7 +13,12 @@ use crate::services::bookings::BookingsService;
 use crate::vault::Vault;
 
 /// The calendar consumer's Google client, OAuth settings and links.
-pub fn deps(config: &Config, vault: &Vault, hub: &Hub) -> calendars::Deps {
+pub fn deps(
+    config: &Config,
+    vault: &Vault,
+    hub: &Hub,
+    outbound: &crate::platform::outbound::OutboundPolicy,
+) -> calendars::Deps {
     let public_url = config.public_url.trim_end_matches('/').to_string();
     let oauth = config
         .google_client_id
@@ -33,6 +38,8 @@ pub fn deps(config: &Config, vault: &Vault, hub: &Hub) -> calendars::Deps {
         oauth,
         api: calendars::google::GoogleApi::new(&config.google_api_base),
         http: calendars::google::http_client(),
+        outbound: outbound.clone(),
+        dav_http: outbound.client(calendars::caldav_sync::TIMEOUT),
         public_url,
         changes: std::sync::Arc::default(),
     }

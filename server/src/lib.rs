@@ -133,7 +133,7 @@ impl Platform {
             smtp_roots: config.smtp_roots()?.map(Arc::new),
             outbox: Arc::default(),
         };
-        let calendars = calendar_composition::deps(config, &vault, &hub);
+        let calendars = calendar_composition::deps(config, &vault, &hub, &outbound);
         // Every consumer of domain events, in the order they see each event.
         let subscribers: Vec<Arc<dyn Subscriber>> = vec![
             Arc::new(WebhookSubscriber::new(

@@ -55,6 +55,22 @@ pub async fn update_calendar_connection(
     Ok(())
 }
 
+/// Connects a CalDAV account (the server is asked for its calendars first, so a wrong
+/// address or password is said at once).
+#[server(prefix = "/rpc", endpoint = "calendar/sync/caldav")]
+pub async fn connect_caldav(
+    input: crate::model::calendar_sync::CalDavInput,
+) -> Result<(), AppError> {
+    use super::ctx;
+    let user = ctx::manager().await?;
+    let id = ctx::ports()?
+        .calendar_sync
+        .connect_caldav(&user, &input)
+        .await?;
+    leptos_axum::redirect(&format!("/calendar/sync?notice=caldav_connected#{id}"));
+    Ok(())
+}
+
 #[server(prefix = "/rpc", endpoint = "calendar/sync/now")]
 pub async fn sync_calendar_now(id: String) -> Result<(), AppError> {
     use super::ctx;

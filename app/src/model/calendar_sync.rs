@@ -107,3 +107,77 @@ pub struct CalendarSyncOverview {
     /// (id, name) of the organization's resources, for "connect for".
     pub resources: Vec<(String, String)>,
 }
+
+/// A CalDAV account to connect (iCloud, Fastmail, Nextcloud, Radicale, ...).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalDavInput {
+    /// The server's address, e.g. `https://caldav.fastmail.com/`.
+    pub url: String,
+    pub username: String,
+    /// The account's password, or an app password where the provider has them.
+    pub password: String,
+    /// Bookings of one resource; every resource when empty.
+    #[serde(default)]
+    pub resource_id: String,
+}
+
+impl CalDavInput {
+    /// Shape checks; whether the server answers is checked by connecting.
+    pub fn validate(&self) -> Result<(), AppError> {
+        let mut errors = Vec::new();
+        let url = self.url.trim();
+        if url.is_empty() {
+            errors.push(("url", "Enter the CalDAV server's address."));
+        } else if url.len() > 500 || !(url.starts_with("https://") || url.starts_with("http://")) {
+            errors.push(("url", "Enter an address starting with https://."));
+        }
+        if self.username.trim().is_empty() {
+            errors.push((
+                "username",
+                "Enter the account's user name (often the email address).",
+            ));
+        } else if self.username.len() > 200 {
+            errors.push(("username", "The user name is too long."));
+        }
+        if self.password.is_empty() {
+            errors.push(("password", "Enter the password or an app password."));
+        } else if self.password.len() > 500 {
+            errors.push(("password", "The password is too long."));
+        }
+        if errors.is_empty() {
+            return Ok(());
+        }
+        Err(AppError::Validation {
+            fields: errors
+                .into_iter()
+                .map(|(f, m)| crate::error::FieldError::new(f, m))
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod caldav_input_tests {
+    use super::*;
+
+    #[test]
+    fn every_missing_field_is_named() {
+        let Err(AppError::Validation { fields }) = CalDavInput::default().validate() else {
+            panic!("an empty form is refused");
+        };
+        let named: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(named, ["url", "username", "password"]);
+        let ok = CalDavInput {
+            url: "https://caldav.example.com/".into(),
+            username: "ada@example.com".into(),
+            password: "app-password".into(),
+            resource_id: String::new(),
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        let ftp = CalDavInput {
+            url: "ftp://example.com".into(),
+            ..ok
+        };
+        assert!(ftp.validate().is_err());
+    }
+}

@@ -1,14 +1,15 @@
-//! Calendar sync: connect Google Calendar, choose which calendar receives bookings and
+//! Calendar sync: connect Google Calendar or a CalDAV account (iCloud, Fastmail,
+//! Nextcloud), choose which calendar receives bookings and
 //! which ones block slots, pick who wins a conflict, and decide changes made in the
 //! calendar to bookings. Every button is a form, so the page works without JavaScript.
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::calendar_sync::{
-    DecideCalendarChange, DisconnectCalendar, SyncCalendarNow, UpdateCalendarConnection,
-    load_calendar_sync,
+    ConnectCaldav, DecideCalendarChange, DisconnectCalendar, SyncCalendarNow,
+    UpdateCalendarConnection, load_calendar_sync,
 };
-use crate::components::form::action_error;
+use crate::components::form::{TextField, action_error};
 use crate::components::ui::{
     BTN, BTN_DANGER, BTN_SECONDARY, Badge, CARD, Empty, ErrorBox, INPUT, LABEL, LoadError, Notice,
     PageHeader,
@@ -44,7 +45,7 @@ pub fn CalendarSyncPage() -> impl IntoView {
     };
     let data = Resource::new(|| (), |_| load_calendar_sync());
     view! {
-        <PageHeader title="Calendar sync" subtitle="Bookings go to your Google Calendar, and time you block there blocks booking slots." />
+        <PageHeader title="Calendar sync" subtitle="Bookings go to your Google or CalDAV calendar (iCloud, Fastmail, Nextcloud), and time you block there blocks booking slots." />
         <Notice />
         {move || problem().map(|t| view! {
             <div role="alert" class="mb-4 rounded-md border border-rose-200 bg-rose-50 px-4 py-3 text-sm text-rose-800">{t}</div>
@@ -61,11 +62,12 @@ pub fn CalendarSyncPage() -> impl IntoView {
                             <section class=format!("{CARD} mb-6 p-4 md:p-6")>
                                 <h2 class="font-semibold">"Connected calendars"</h2>
                                 {if o.connections.is_empty() {
-                                    view! { <div class="mt-3"><Empty title="No calendar connected" hint="Connect a Google account below. Hitch writes each booking to the calendar you choose and reads your other events as busy time, so nobody is booked while you are at the dentist." /></div> }.into_any()
+                                    view! { <div class="mt-3"><Empty title="No calendar connected" hint="Connect a Google account or a CalDAV calendar below. Hitch writes each booking to the calendar you choose and reads your other events as busy time, so nobody is booked while you are at the dentist." /></div> }.into_any()
                                 } else {
                                     view! { <ul class="mt-3 divide-y divide-slate-100">{o.connections.into_iter().map(|c| view! { <ConnectionRow c /> }).collect_view()}</ul> }.into_any()
                                 }}
-                                <Connect configured=o.google_configured resources />
+                                <Connect configured=o.google_configured resources=resources.clone() />
+                                <ConnectCalDav resources />
                             </section>
                         }.into_any()
                     }
@@ -97,6 +99,40 @@ fn Connect(configured: bool, resources: Vec<(String, String)>) -> impl IntoView 
         </form>
     }
     .into_any()
+}
+
+/// A CalDAV account: address, user name and (app) password. Checked by asking the
+/// server for its calendars before anything is saved.
+#[component]
+fn ConnectCalDav(resources: Vec<(String, String)>) -> impl IntoView {
+    let connect = ServerAction::<ConnectCaldav>::new();
+    let error = action_error(connect);
+    view! {
+        <details class="mt-4 rounded-md border border-slate-200 p-3" open=move || error.get().is_some()>
+            <summary class="cursor-pointer text-sm font-semibold text-slate-800">"Connect a CalDAV calendar (iCloud, Fastmail, Nextcloud…)"</summary>
+            <ActionForm action=connect attr:class="mt-3 grid gap-3 sm:grid-cols-2" attr:id="caldav-form">
+                <div class="sm:col-span-2">
+                    <TextField label="Server address" name="input[url]" field="url" error kind="url" required=true
+                        placeholder="https://caldav.fastmail.com/" hint="From your provider's help pages: iCloud https://caldav.icloud.com/, Fastmail https://caldav.fastmail.com/, Nextcloud https://<your server>/remote.php/dav/" />
+                </div>
+                <TextField label="User name" name="input[username]" field="username" error required=true autocomplete="off" />
+                <TextField label="Password or app password" name="input[password]" field="password" error kind="password" required=true autocomplete="new-password" />
+                <div>
+                    <label class=LABEL for="caldav-resource">"Bookings of"</label>
+                    <select class=INPUT id="caldav-resource" name="input[resource_id]">
+                        <option value="">"All resources"</option>
+                        {resources.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div class="flex items-end">
+                    <button class=BTN type="submit" disabled=move || connect.pending().get()>
+                        {move || if connect.pending().get() { "Connecting…" } else { "Connect CalDAV calendar" }}
+                    </button>
+                </div>
+                <div class="sm:col-span-2"><ErrorBox error /></div>
+            </ActionForm>
+        </details>
+    }
 }
 
 #[component]

@@ -143,7 +143,7 @@ async fn a_pushed_booking_is_edited_and_deleted_elsewhere_and_hitch_hears_of_bot
         .await
         .expect("sync");
     assert!(after_delete.changed.is_empty());
-    assert_eq!(after_delete.removed, [path.clone()]);
+    assert_eq!(after_delete.removed, std::slice::from_ref(&path));
     assert_eq!(dav.get(&path, tz).await, Err(ApiError::NotFound));
 }
 

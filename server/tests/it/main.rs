@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod bookings;
 mod caldav;
+mod caldav_sync;
 mod calendar_feeds;
 mod calendar_sync;
 mod calendar_view;

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::manage::{CalendarSyncService, announce};
 use super::oauth::Authorization;
-use super::{connection, push_job, state, strategy, watch};
+use super::{push_job, secret_name, state, strategy, watch};
 use crate::db::audit;
 use crate::db::entities::{
     booking, calendar_connection as conn, calendar_source as source, resource,
@@ -23,6 +23,18 @@ use crate::platform::{OrInternal, ids, now_ms};
 const MAX_CONNECTIONS: u64 = 20;
 /// Upcoming bookings written to a newly chosen calendar at once.
 const MAX_BACKFILL: u64 = 5000;
+
+/// A connection about to be made: the account, its calendars as (remote id, name,
+/// counts as busy), where bookings go, and the secret the vault keeps for it.
+pub(super) struct NewConnection<'a> {
+    pub provider: &'static str,
+    pub account: String,
+    pub resource_id: Option<&'a str>,
+    pub target: Option<String>,
+    pub sources: Vec<(String, String, bool)>,
+    pub secret: String,
+    pub token_expires_at: Option<i64>,
+}
 
 impl CalendarSyncService {
     /// Where to send the user to sign in to Google.
@@ -62,6 +74,48 @@ impl CalendarSyncService {
             .iter()
             .find(|c| c.primary)
             .map_or_else(|| "Google account".to_string(), |c| c.id.clone());
+        let secret = serde_json::to_string(&tokens)
+            .map_err(|e| crate::platform::internal(anyhow::anyhow!(e.to_string())))?;
+        let target = calendars
+            .iter()
+            .find(|c| c.primary && c.writable)
+            .map(|c| c.id.clone());
+        let sources = calendars
+            .iter()
+            .map(|c| (c.id.clone(), c.summary.clone(), c.primary))
+            .collect();
+        self.save_connection(
+            user,
+            NewConnection {
+                provider: "google",
+                account,
+                resource_id,
+                target,
+                sources,
+                secret,
+                token_expires_at: Some(tokens.expires_at),
+            },
+        )
+        .await
+    }
+
+    /// Creates the connection (or renews one for the same account and resource) with
+    /// the account's calendars, keeps its secret in the vault, queues the upcoming
+    /// bookings and a first pull. Returns its id.
+    pub(super) async fn save_connection(
+        &self,
+        user: &CurrentUser,
+        new: NewConnection<'_>,
+    ) -> AppResult<String> {
+        let NewConnection {
+            provider,
+            account,
+            resource_id,
+            target,
+            sources,
+            secret,
+            token_expires_at,
+        } = new;
         let db = &self.db;
         if let Some(r) = resource_id {
             resource::Entity::find_by_id(r)
@@ -73,7 +127,7 @@ impl CalendarSyncService {
         }
         let existing = conn::Entity::find()
             .filter(conn::Column::OrganizationId.eq(&user.org_id))
-            .filter(conn::Column::Provider.eq("google"))
+            .filter(conn::Column::Provider.eq(provider))
             .filter(conn::Column::Account.eq(&account))
             .filter(match resource_id {
                 Some(r) => conn::Column::ResourceId.eq(r),
@@ -114,18 +168,17 @@ impl CalendarSyncService {
                         ),
                     });
                 }
-                let target = calendars.iter().find(|c| c.primary && c.writable);
                 let row = conn::Model {
                     id: ids::new("ccn"),
                     organization_id: user.org_id.clone(),
-                    provider: "google".into(),
+                    provider: provider.into(),
                     account: account.clone(),
                     resource_id: resource_id.map(str::to_string),
                     connected_by: Some(user.user_id.clone()),
                     state: state::CONNECTED.into(),
-                    target_calendar_id: target.map(|c| c.id.clone()),
+                    target_calendar_id: target.clone(),
                     strategy: strategy::ASK.into(),
-                    token_expires_at: Some(tokens.expires_at),
+                    token_expires_at,
                     syncing_since: None,
                     last_sync_at: None,
                     last_error: None,
@@ -151,16 +204,16 @@ impl CalendarSyncService {
             .all(&txn)
             .await
             .or_internal()?;
-        let fresh: Vec<source::ActiveModel> = calendars
-            .iter()
-            .filter(|cal| !known.contains(&cal.id))
-            .map(|cal| source::ActiveModel {
+        let fresh: Vec<source::ActiveModel> = sources
+            .into_iter()
+            .filter(|(id, _, _)| !known.contains(id))
+            .map(|(remote_id, summary, busy)| source::ActiveModel {
                 id: Set(ids::new("csr")),
                 connection_id: Set(c.id.clone()),
                 organization_id: Set(user.org_id.clone()),
-                remote_id: Set(cal.id.clone()),
-                summary: Set(cal.summary.clone()),
-                busy: Set(cal.primary),
+                remote_id: Set(remote_id),
+                summary: Set(summary),
+                busy: Set(busy),
                 sync_token: Set(None),
                 channel_id: Set(None),
                 channel_token_hash: Set(None),
@@ -175,16 +228,26 @@ impl CalendarSyncService {
                 .await
                 .or_internal()?;
         }
-        connection::store_tokens(&self.deps, &txn, &c, &tokens)
+        self.deps
+            .vault
+            .put(&txn, &c.organization_id, &secret_name(&c.id), &secret)
             .await
             .map_err(|e| crate::platform::internal(anyhow::anyhow!(e.to_string())))?;
+        if token_expires_at.is_some() {
+            conn::Entity::update_many()
+                .col_expr(conn::Column::TokenExpiresAt, Expr::value(token_expires_at))
+                .filter(conn::Column::Id.eq(&c.id))
+                .exec(&txn)
+                .await
+                .or_internal()?;
+        }
         audit::record(
             &txn,
             &Actor::from(user),
             "calendar.connected",
             "calendar_connection",
             &c.id,
-            json!({ "provider": "google", "account": account, "resource_id": resource_id }),
+            json!({ "provider": provider, "account": account, "resource_id": resource_id }),
         )
         .await
         .or_internal()?;

@@ -130,13 +130,19 @@ pub fn announce(deps: &Deps, c: &conn::Model, what: &str) {
 }
 
 pub async fn reconnect_needed(db: &impl ConnectionTrait, id: &str) -> Result<(), JobError> {
+    set_reconnect(
+        db,
+        id,
+        "Google no longer accepts this connection. Reconnect it.",
+    )
+    .await
+}
+
+async fn set_reconnect(db: &impl ConnectionTrait, id: &str, why: &str) -> Result<(), JobError> {
     let now = now_ms();
     conn::Entity::update_many()
         .col_expr(conn::Column::State, Expr::value(state::RECONNECT))
-        .col_expr(
-            conn::Column::LastError,
-            Expr::value("Google no longer accepts this connection. Reconnect it."),
-        )
+        .col_expr(conn::Column::LastError, Expr::value(why))
         .col_expr(conn::Column::ErrorAt, Expr::value(now))
         .col_expr(conn::Column::SyncingSince, Expr::value(Option::<i64>::None))
         .col_expr(conn::Column::UpdatedAt, Expr::value(now))
@@ -185,6 +191,16 @@ const DEFAULT_BACKOFF: Duration = Duration::from_secs(60);
 /// back every job of the connection until `backoff_until`.
 pub async fn api_failure(db: &impl ConnectionTrait, c: &conn::Model, e: ApiError) -> JobError {
     let msg = e.to_string();
+    // A CalDAV password changed or revoked: no retry brings it back.
+    if e == ApiError::Unauthorized && c.provider == super::caldav_sync::PROVIDER {
+        let _ = set_reconnect(
+            db,
+            &c.id,
+            "The CalDAV server no longer accepts this account's password. Reconnect it.",
+        )
+        .await;
+        return JobError::Fatal(Reason::Rejected, msg);
+    }
     let out = match &e {
         ApiError::RateLimited(after) => {
             let wait = after.unwrap_or(DEFAULT_BACKOFF);

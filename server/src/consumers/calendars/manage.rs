@@ -3,7 +3,8 @@
 use app::error::AppError;
 use app::model::auth::{Actor, CurrentUser};
 use app::model::calendar_sync::{
-    CalendarSyncOverview, ConflictView, ConnectionSettings, ConnectionView, RemoteCalendarView,
+    CalDavInput, CalendarSyncOverview, ConflictView, ConnectionSettings, ConnectionView,
+    RemoteCalendarView,
 };
 use app::ports::{AppResult, CalendarSyncPort};
 use async_trait::async_trait;
@@ -405,6 +406,10 @@ impl CalendarSyncPort for CalendarSyncService {
         txn.commit().await.or_internal()?;
         announce(&self.hub, &user.org_id, &c.id);
         Ok(())
+    }
+
+    async fn connect_caldav(&self, user: &CurrentUser, input: &CalDavInput) -> AppResult<String> {
+        self.add_caldav(user, input).await
     }
 
     async fn sync_now(&self, user: &CurrentUser, id: &str) -> AppResult<()> {

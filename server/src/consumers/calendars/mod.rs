@@ -4,8 +4,10 @@
 //! busy time in and notice bookings' events moved or deleted there. All calls for one
 //! connection run one at a time (one job concurrency key), in every process.
 pub mod caldav;
+pub mod caldav_sync;
 pub mod conflicts;
 pub mod connect;
+pub mod connect_caldav;
 pub mod connection;
 pub mod google;
 pub mod manage;
@@ -80,6 +82,10 @@ pub struct Deps {
     pub oauth: Option<oauth::GoogleOAuth>,
     pub api: google::GoogleApi,
     pub http: reqwest::Client,
+    /// Where CalDAV servers (addresses users type) may be reached, and the client
+    /// bound to that policy.
+    pub outbound: crate::platform::outbound::OutboundPolicy,
+    pub dav_http: reqwest::Client,
     /// Where Google sends push notices: `{public_url}/hooks/google-calendar`.
     pub public_url: String,
     /// Announces connection changes (a lost grant) to dashboards and caches.

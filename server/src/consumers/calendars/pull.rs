@@ -16,7 +16,7 @@ use super::conflicts::{self, RemoteChange};
 use super::connection::SyncError;
 use super::google::{ApiError, Event, EventPage};
 use super::push::with_token;
-use super::{Deps, connection, state, watch};
+use super::{Deps, caldav_sync, connection, state, watch};
 use crate::db::entities::{
     booking, calendar_busy_block as block, calendar_connection as conn,
     calendar_event_link as link, calendar_source as source, organization,
@@ -76,7 +76,9 @@ impl crate::jobs::Handler for Pull {
             .await?;
         // Watch before reading, so a change made during the read still sends a notice.
         // Notices are a bonus: the timer pulls anyway if they fail.
-        if let Err(e) = watch::ensure(&self.deps, db, &c).await {
+        if c.provider != caldav_sync::PROVIDER
+            && let Err(e) = watch::ensure(&self.deps, db, &c).await
+        {
             tracing::info!(connection = %c.id, error = %e, "calendar push channel not renewed");
         }
         match pull(&self.deps, db, &c).await {
@@ -120,7 +122,11 @@ pub async fn pull(
         .iter()
         .filter(|s| s.busy || c.target_calendar_id.as_deref() == Some(&s.remote_id))
     {
-        sync_source(deps, db, c, s, tz, &mut total).await?;
+        if c.provider == caldav_sync::PROVIDER {
+            caldav_sync::pull_source(deps, db, c, s, tz, &mut total).await?;
+        } else {
+            sync_source(deps, db, c, s, tz, &mut total).await?;
+        }
     }
     Ok(total)
 }
@@ -222,7 +228,7 @@ fn busy_interval(e: &Event, tz: Tz) -> Option<(i64, i64)> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn apply_page(
+pub(super) async fn apply_page(
     deps: &Deps,
     db: &DatabaseConnection,
     c: &conn::Model,
@@ -329,7 +335,7 @@ async fn apply_page(
 }
 
 /// After a full sync: the blocks of events that no longer exist.
-async fn remove_unseen(
+pub(super) async fn remove_unseen(
     db: &DatabaseConnection,
     s: &source::Model,
     seen: &HashSet<String>,

@@ -13,7 +13,7 @@ use sea_orm::{
 use super::conflicts::{self, RemoteChange};
 use super::connection::SyncError;
 use super::google::{ApiError, Event, EventBody, event_id};
-use super::{Deps, connection, state};
+use super::{Deps, caldav_sync, connection, state};
 use crate::db::entities::{
     booking, calendar_connection as conn, calendar_event_link as link, client, resource,
 };
@@ -26,6 +26,26 @@ pub struct Push {
 }
 
 impl Push {
+    /// The push for a Google connection.
+    async fn google(
+        &self,
+        db: &DatabaseConnection,
+        c: &conn::Model,
+        wanted: Option<&booking::Model>,
+        existing: Option<link::Model>,
+    ) -> Result<(), SyncError> {
+        match (wanted, existing) {
+            (None, None) => Ok(()),
+            (None, Some(l)) => self.remove(db, c, l).await,
+            (Some(b), l) => {
+                let Some(cal) = c.target_calendar_id.clone() else {
+                    return Ok(());
+                };
+                self.write(db, c, b, &cal, l).await
+            }
+        }
+    }
+
     pub fn new(deps: Deps) -> Push {
         Push { deps }
     }
@@ -47,7 +67,7 @@ macro_rules! with_token {
 pub(crate) use with_token;
 
 /// Whether the booking belongs in this connection's calendar.
-fn belongs(c: &conn::Model, b: &booking::Model) -> bool {
+pub fn belongs(c: &conn::Model, b: &booking::Model) -> bool {
     let active = matches!(
         BookingStatus::parse(&b.status),
         Some(BookingStatus::Pending | BookingStatus::Confirmed)
@@ -61,19 +81,7 @@ async fn body(
     db: &DatabaseConnection,
     b: &booking::Model,
 ) -> Result<(serde_json::Value, String), JobError> {
-    let resource = resource::Entity::find_by_id(&b.resource_id).one(db).await?;
-    let guest = client::Entity::find_by_id(&b.client_id).one(db).await?;
-    let guest = guest.map_or_else(|| "Guest".to_string(), |g| g.name);
-    let place = resource.map(|r| r.name).unwrap_or_default();
-    let summary = format!("{guest} ({}) · {place}", b.party_size);
-    let mut description = format!(
-        "Booked in Hitch: {}/bookings/{}",
-        deps.public_url.trim_end_matches('/'),
-        b.id
-    );
-    if !b.notes.trim().is_empty() {
-        description = format!("{}\n\n{description}", b.notes.trim());
-    }
+    let (summary, description) = texts(deps, db, b).await?;
     let id = event_id(&b.id);
     let json = EventBody {
         id: &id,
@@ -87,6 +95,29 @@ async fn body(
     .to_json();
     let hash = sha256_hex(&json.to_string());
     Ok((json, hash))
+}
+
+/// A booking's event title ("Ada Lovelace (4) · Terrace") and description (its
+/// notes and a link to it in the dashboard), for any provider.
+pub async fn texts(
+    deps: &Deps,
+    db: &DatabaseConnection,
+    b: &booking::Model,
+) -> Result<(String, String), JobError> {
+    let resource = resource::Entity::find_by_id(&b.resource_id).one(db).await?;
+    let guest = client::Entity::find_by_id(&b.client_id).one(db).await?;
+    let guest = guest.map_or_else(|| "Guest".to_string(), |g| g.name);
+    let place = resource.map(|r| r.name).unwrap_or_default();
+    let summary = format!("{guest} ({}) · {place}", b.party_size);
+    let mut description = format!(
+        "Booked in Hitch: {}/bookings/{}",
+        deps.public_url.trim_end_matches('/'),
+        b.id
+    );
+    if !b.notes.trim().is_empty() {
+        description = format!("{}\n\n{description}", b.notes.trim());
+    }
+    Ok((summary, description))
 }
 
 /// Records what the calendar now holds for the booking.
@@ -167,15 +198,10 @@ impl Handler for Push {
             .one(db)
             .await?;
         let wanted = b.as_ref().filter(|b| belongs(&c, b));
-        let result = match (wanted, existing) {
-            (None, None) => Ok(()),
-            (None, Some(l)) => self.remove(db, &c, l).await,
-            (Some(b), l) => {
-                let Some(cal) = c.target_calendar_id.clone() else {
-                    return Ok(());
-                };
-                self.write(db, &c, b, &cal, l).await
-            }
+        let result = if c.provider == caldav_sync::PROVIDER {
+            caldav_sync::push(&self.deps, db, &c, wanted, existing).await
+        } else {
+            self.google(db, &c, wanted, existing).await
         };
         match result {
             Ok(()) => {

@@ -70,10 +70,10 @@ fn complete(op: &mut Operation, path: &str) {
         let RefOr::T(response) = response else {
             continue;
         };
-        if status.starts_with('4') || status.starts_with('5') {
-            if let Some(content) = response.content.shift_remove("application/json") {
-                response.content.insert(PROBLEM_JSON.into(), content);
-            }
+        if (status.starts_with('4') || status.starts_with('5'))
+            && let Some(content) = response.content.shift_remove("application/json")
+        {
+            response.content.insert(PROBLEM_JSON.into(), content);
         }
     }
     let with_body = op.request_body.is_some();
