@@ -51,7 +51,7 @@ pub fn CalendarPage() -> impl IntoView {
         <PageHeader title="Calendar" subtitle="Bookings by day or week, per resource. Drag a booking to another time or column to move it." />
         <div class="mb-4 flex flex-wrap gap-2">
             <a class=BTN href="/bookings/new">"New booking"</a>
-            <a class=BTN_SECONDARY href="/calendar/sync">"Google Calendar sync"</a>
+            <a class=BTN_SECONDARY href="/calendar/sync">"Calendar sync (Google, CalDAV)"</a>
             <a class=BTN_SECONDARY href="/calendar/feeds">"Feed links for calendar apps"</a>
         </div>
         <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>

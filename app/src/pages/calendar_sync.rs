@@ -102,8 +102,9 @@ fn Connect(configured: bool, resources: Vec<(String, String)>) -> impl IntoView 
 }
 
 /// A CalDAV account: address, user name and (app) password. Checked by asking the
-/// server for its calendars before anything is saved.
-#[component]
+/// server for its calendars before anything is saved. An island, so a refused
+/// connection keeps what was typed.
+#[island]
 fn ConnectCalDav(resources: Vec<(String, String)>) -> impl IntoView {
     let connect = ServerAction::<ConnectCaldav>::new();
     let error = action_error(connect);
@@ -157,6 +158,8 @@ fn ConnectionRow(c: ConnectionView) -> impl IntoView {
     let target_id = format!("target-{}", c.id);
     let strategy_id = format!("strategy-{}", c.id);
     let reconnect = c.state == "reconnect_needed";
+    let caldav = c.provider == "caldav";
+    let provider = if caldav { "CalDAV" } else { "Google" };
     let target_options = c
         .calendars
         .iter()
@@ -190,12 +193,16 @@ fn ConnectionRow(c: ConnectionView) -> impl IntoView {
         <li class="py-4" id=c.id.clone()>
             <div class="flex flex-wrap items-center gap-2">
                 <span class="font-medium">{c.account.clone()}</span>
+                <span class="text-xs uppercase tracking-wide text-slate-500">{provider}</span>
                 <Badge text=state_text tone=tone />
                 <span class="text-sm text-slate-600">{format!("{} · last sync {} · {} busy blocks", c.scope_label, c.last_sync, c.busy_blocks)}</span>
             </div>
             {c.last_error.clone().map(|e| view! { <p class="mt-1 text-sm text-rose-700">{e}</p> })}
-            {c.backoff_until.clone().map(|t| view! { <p class="mt-1 text-sm text-amber-700">{format!("Google asked Hitch to slow down; calls resume at {t}.")}</p> })}
-            {reconnect.then(|| view! {
+            {c.backoff_until.clone().map(|t| view! { <p class="mt-1 text-sm text-amber-700">{format!("{provider} asked Hitch to slow down; calls resume at {t}.")}</p> })}
+            {(reconnect && caldav).then(|| view! {
+                <p class="mt-2 text-sm text-slate-700">"To reconnect, enter the account's new password (or a new app password) under “Connect a CalDAV calendar” below, with the same server address and user name."</p>
+            })}
+            {(reconnect && !caldav).then(|| view! {
                 <form method="post" action="/integrations/google/connect" class="mt-2">
                     <input type="hidden" name="resource_id" value=c.resource_id.clone().unwrap_or_default() />
                     <button class=BTN type="submit">"Reconnect"</button>

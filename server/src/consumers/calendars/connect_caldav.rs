@@ -42,7 +42,12 @@ impl CalendarSyncService {
                 format!("The server could not be asked for calendars: {other}."),
             ),
         })?;
-        let Some(first) = calendars.first() else {
+        // Bookings go to a calendar named for them if there is one, else the first.
+        let named = |c: &&super::caldav::DavCalendar| {
+            let n = c.name.to_lowercase();
+            n.contains("booking") || n.contains("hitch")
+        };
+        let Some(first) = calendars.iter().find(named).or(calendars.first()) else {
             return Err(AppError::field(
                 "url",
                 "The account has no calendar for events. Make one in your calendar app first.",
