@@ -276,11 +276,12 @@ end
 """)
     results["stripe_webhook"] = wrk(f"{base}/webhooks/stripe/demo-bistro", seconds, script=lua)
 
-    # /healthz while 4 connections send Stripe-Signature headers of 50,000 v1 entries
-    # over 64 KB bodies, against /healthz alone with the same 4 connections.
+    # /healthz while 4 connections send Stripe-Signature headers of 10,000 v1 entries
+    # (60 KB: wrk sends at most 64 KB of headers; the unit tests take 50,000) over
+    # 64 KB bodies, against /healthz alone with the same 4 connections.
     flood_lua = write(f"{work}/flood.lua", f"""
 local body = string.rep("x", 65536)
-local sig = "t={t}" .. string.rep(",v1=00", 50000)
+local sig = "t={t}" .. string.rep(",v1=00", 10000)
 function request()
   return wrk.format("POST", nil, {{["Content-Type"] = "application/json", ["Stripe-Signature"] = sig}}, body)
 end
@@ -422,7 +423,7 @@ def main():
                         f"{r['over_webhooks']:.2f} x webhook deliveries, {r['requests']}/{r['writes']} delivered, "
                         f"last after {r['last_delivery_after_s']:.1f} s")
             elif name == "healthz_in_flood":
-                note = (f"/healthz under a Stripe-Signature flood ({r['flood_rps']:.0f} req/s of 50,000 "
+                note = (f"/healthz under a Stripe-Signature flood ({r['flood_rps']:.0f} req/s of 10,000 "
                         f"entries, 64 KB): p99 {r['p99_over_idle']:.2f} x idle ({r['idle_p99_ms']:.2f} ms)")
             elif r.get("errors"):
                 note = f"{r['errors']} non-2xx"
