@@ -42,6 +42,15 @@ pub trait AuthPort: Send + Sync {
     async fn login(&self, parts: &Parts, email: &str, password: &str) -> AppResult<CurrentUser>;
     async fn logout(&self, parts: &Parts) -> AppResult<()>;
     async fn current_user(&self, parts: &Parts) -> AppResult<Option<CurrentUser>>;
+    /// Checks the current password, sets the new one and ends the user's other
+    /// sessions (this one stays signed in). Returns how many sessions ended.
+    async fn change_password(
+        &self,
+        parts: &Parts,
+        user: &CurrentUser,
+        current: &str,
+        new: &str,
+    ) -> AppResult<u64>;
 }
 
 #[async_trait]

@@ -32,6 +32,23 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
+/// A new password for the signed-in user; every other session of theirs ends (a
+/// stolen cookie or a forgotten tablet is signed out).
+#[server(prefix = "/rpc", endpoint = "auth/password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    use super::ctx;
+    let user = ctx::user().await?;
+    ctx::ports()?
+        .auth
+        .change_password(&ctx::parts()?, &user, &current_password, &new_password)
+        .await?;
+    leptos_axum::redirect("/settings?notice=password_changed");
+    Ok(())
+}
+
 /// The signed-in user, or `None`: pages use it to decide between the dashboard and the login.
 #[server(prefix = "/rpc", endpoint = "auth/me")]
 pub async fn me() -> Result<Option<CurrentUser>, AppError> {

@@ -80,6 +80,7 @@ pub fn Notice() -> impl IntoView {
                 "feed_revoked" => Some("Feed revoked: calendars subscribed to it get nothing more."),
                 "calendar_connected" => Some("Google Calendar connected. Hitch is reading its calendars now; bookings appear there within a minute."),
                 "caldav_connected" => Some("Calendar connected. Hitch is reading its calendars now; bookings appear there within a minute."),
+                "password_changed" => Some("Password changed. Every other place you were signed in is signed out."),
                 "calendar_saved" => Some("Saved. The calendars are read again with the new choices."),
                 "calendar_syncing" => Some("Sync started: this page shows the result when it is done."),
                 "calendar_disconnected" => Some("Calendar disconnected: Hitch's access was revoked, and its busy times no longer block slots."),

@@ -1,6 +1,7 @@
 //! Organization settings, resources and the audit log.
 use leptos::prelude::*;
 
+use crate::api::auth::ChangePassword;
 use crate::api::settings::{SaveSettings, get_settings, list_audit};
 use crate::components::form::{SelectField, TextField, action_error};
 use crate::components::ui::{BTN, CARD, Empty, ErrorBox, LoadError, Notice, PageHeader};
@@ -64,6 +65,7 @@ pub fn SettingsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <PasswordForm />
         <section class=format!("{CARD} mt-6 p-4 md:p-6")>
             <h2 class="font-semibold">"Recent changes"</h2>
             <Suspense fallback=|| ()>
@@ -118,6 +120,28 @@ fn SettingsForm(s: OrgSettings) -> impl IntoView {
             <TextField label="Guests may cancel or move online until (hours before)" name="input[cancel_cutoff_hours]" field="cancel_cutoff_hours" error kind="number" value=s.cancel_cutoff_hours.to_string() attrs_min="0" hint="After that, the guest link asks them to contact you." />
             <p class="text-xs text-slate-500">{format!("Public address name: {}", s.slug)}</p>
             <button class=BTN type="submit">"Save settings"</button>
+        </ActionForm>
+    }
+}
+
+/// Your own password: every role can change it. Saving signs out every other place
+/// this account is signed in.
+#[island]
+fn PasswordForm() -> impl IntoView {
+    let action = ServerAction::<ChangePassword>::new();
+    let error = action_error(action);
+    view! {
+        <ActionForm action attr:class=format!("{CARD} mt-6 space-y-4 p-4 md:p-6") attr:id="password-form">
+            <div>
+                <h2 class="font-semibold">"Your password"</h2>
+                <p class="text-sm text-slate-600">"Changing it signs you out everywhere else (other browsers, phones, a shared tablet)."</p>
+            </div>
+            <ErrorBox error />
+            <div class="grid gap-4 md:grid-cols-2">
+                <TextField label="Current password" name="current_password" field="current_password" error kind="password" required=true autocomplete="current-password" />
+                <TextField label="New password" name="new_password" field="new_password" error kind="password" required=true autocomplete="new-password" hint="At least 10 characters." />
+            </div>
+            <button class=BTN type="submit">"Change password"</button>
         </ActionForm>
     }
 }

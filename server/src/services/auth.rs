@@ -15,7 +15,7 @@ use http::request::Parts;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DbBackend, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter, QuerySelect, QueryTrait,
-    RelationDef, Select, sea_query::Expr,
+    RelationDef, Select, TransactionTrait, sea_query::Expr,
 };
 use tower_sessions::Session;
 
@@ -348,7 +348,99 @@ impl AuthPort for AuthService {
     async fn current_user(&self, parts: &Parts) -> AppResult<Option<CurrentUser>> {
         session_user(&self.db, parts).await
     }
+
+    async fn change_password(
+        &self,
+        parts: &Parts,
+        user: &CurrentUser,
+        current: &str,
+        new: &str,
+    ) -> AppResult<u64> {
+        if current.is_empty() {
+            return Err(AppError::field("current_password", "Enter your current password."));
+        }
+        if new.chars().count() < MIN_PASSWORD {
+            return Err(AppError::field(
+                "new_password",
+                format!("Use a password of at least {MIN_PASSWORD} characters."),
+            ));
+        }
+        if new.len() > MAX_PASSWORD_BYTES {
+            return Err(AppError::field("new_password", "This password is too long."));
+        }
+        if new == current {
+            return Err(AppError::field(
+                "new_password",
+                "Choose a password different from the current one.",
+            ));
+        }
+        // Guessing the current password here counts like guessing it at sign-in: a
+        // borrowed session cannot try passwords faster than the sign-in page allows.
+        let ip = ClientIp::of(parts);
+        if let Err(wait) = self.limits.attempt(ip, &user.email).await {
+            return Err(AppError::TooManyRequests {
+                detail: format!(
+                    "Too many wrong passwords. Please try again in {}.",
+                    throttle::minutes(wait)
+                ),
+            });
+        }
+        let found = user::Entity::find_by_id(&user.user_id)
+            .one(&self.db)
+            .await
+            .or_internal()?
+            .ok_or(AppError::Unauthenticated)?;
+        let (given, hash) = (current.to_string(), found.password_hash.clone());
+        let ok = tokio::task::spawn_blocking(move || verify_password(&given, &hash))
+            .await
+            .or_internal()?;
+        if !ok {
+            return Err(AppError::field(
+                "current_password",
+                "This is not your current password.",
+            ));
+        }
+        self.limits.succeeded(ip, &user.email).await;
+        let new = new.to_string();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&new))
+            .await
+            .or_internal()??;
+        let txn = self.db.begin().await.or_internal()?;
+        let mut active: user::ActiveModel = found.into();
+        active.password_hash = Set(hash);
+        active.update(&txn).await.or_internal()?;
+        let ended = end_sessions_of(&txn, &user.user_id).await.or_internal()?;
+        crate::db::audit::record(
+            &txn,
+            &app::model::auth::Actor::from(user),
+            "user.password_changed",
+            "user",
+            &user.user_id,
+            serde_json::json!({ "sessions_ended": ended.saturating_sub(1) }),
+        )
+        .await
+        .or_internal()?;
+        txn.commit().await.or_internal()?;
+        // Every session went, this one too: sign this one in again, under a new id.
+        let session = session(parts)?;
+        session.cycle_id().await.or_internal()?;
+        session
+            .insert(SESSION_USER, &user.user_id)
+            .await
+            .or_internal()?;
+        session
+            .insert(SESSION_RENEWED, Utc::now().timestamp())
+            .await
+            .or_internal()?;
+        tracing::info!(user = %user.user_id, "password changed; other sessions ended");
+        Ok(ended.saturating_sub(1))
+    }
 }
+
+/// Shortest password accepted (also for `create-admin`).
+pub const MIN_PASSWORD: usize = 10;
+/// Longest accepted: argon2 hashes all of it, so a megabyte "password" would cost CPU.
+const MAX_PASSWORD_BYTES: usize = 1024;
 
 #[cfg(test)]
 mod tests {

@@ -79,10 +79,13 @@ pub async fn upsert_user(
             "Enter an email address like owner@example.com.",
         ));
     }
-    if password.chars().count() < 10 {
+    if password.chars().count() < crate::services::auth::MIN_PASSWORD {
         return Err(AppError::field(
             "password",
-            "Use a password of at least 10 characters.",
+            format!(
+                "Use a password of at least {} characters.",
+                crate::services::auth::MIN_PASSWORD
+            ),
         ));
     }
     let hash = hash_password(password)?;

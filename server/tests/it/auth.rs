@@ -663,3 +663,76 @@ async fn metrics_are_not_published_to_the_world() {
     assert_eq!(get(Some("Bearer wrong")).await, StatusCode::UNAUTHORIZED);
     assert_eq!(get(Some("Bearer scrape-secret-123")).await, StatusCode::OK);
 }
+
+/// A password changed in the dashboard: a wrong current password or a short new one is
+/// the field's error and changes nothing; the right one signs out the account's other
+/// sessions (another browser), keeps this one, and only the new password signs in.
+#[tokio::test]
+async fn changing_the_password_in_the_dashboard_signs_out_everywhere_else() {
+    let Some(app) = TestApp::spawn_signed_in().await else {
+        return;
+    };
+    // The same owner signed in elsewhere.
+    let elsewhere = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let res = elsewhere
+        .post(format!("{}/rpc/auth/login", app.base))
+        .form(&[("email", OWNER), ("password", OWNER_PASSWORD)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), StatusCode::OK);
+    let me_elsewhere = || async {
+        elsewhere
+            .post(format!("{}/rpc/auth/me", app.base))
+            .send()
+            .await
+            .expect("me")
+            .json::<Value>()
+            .await
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(me_elsewhere().await["role"], "owner");
+
+    let new = "a-new-password-for-2027";
+    let (status, body) = app
+        .post(
+            "/rpc/auth/password",
+            &[("current_password", "not-it-at-all"), ("new_password", new)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["fields"][0]["field"], "current_password", "{body}");
+    let (status, body) = app
+        .post(
+            "/rpc/auth/password",
+            &[("current_password", OWNER_PASSWORD), ("new_password", "short")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["fields"][0]["field"], "new_password", "{body}");
+    assert_eq!(me_elsewhere().await["role"], "owner", "nothing changed yet");
+
+    let (status, body) = app
+        .post(
+            "/rpc/auth/password",
+            &[("current_password", OWNER_PASSWORD), ("new_password", new)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(me_elsewhere().await.is_null(), "the other browser is signed out");
+    let (_, me) = app.post("/rpc/auth/me", &[]).await;
+    assert_eq!(me["role"], "owner", "this browser stays signed in");
+    assert_eq!(app.get("/settings").await.status(), StatusCode::OK);
+    let (status, _) = sign_in_from(&app, "198.51.100.7", OWNER, OWNER_PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password is gone");
+    let (status, _) = sign_in_from(&app, "198.51.100.7", OWNER, new).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'user.password_changed'")
+            .await,
+        1
+    );
+}
