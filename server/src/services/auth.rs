@@ -357,7 +357,10 @@ impl AuthPort for AuthService {
         new: &str,
     ) -> AppResult<u64> {
         if current.is_empty() {
-            return Err(AppError::field("current_password", "Enter your current password."));
+            return Err(AppError::field(
+                "current_password",
+                "Enter your current password.",
+            ));
         }
         if new.chars().count() < MIN_PASSWORD {
             return Err(AppError::field(
@@ -366,7 +369,10 @@ impl AuthPort for AuthService {
             ));
         }
         if new.len() > MAX_PASSWORD_BYTES {
-            return Err(AppError::field("new_password", "This password is too long."));
+            return Err(AppError::field(
+                "new_password",
+                "This password is too long.",
+            ));
         }
         if new == current {
             return Err(AppError::field(

@@ -708,7 +708,10 @@ async fn changing_the_password_in_the_dashboard_signs_out_everywhere_else() {
     let (status, body) = app
         .post(
             "/rpc/auth/password",
-            &[("current_password", OWNER_PASSWORD), ("new_password", "short")],
+            &[
+                ("current_password", OWNER_PASSWORD),
+                ("new_password", "short"),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -722,7 +725,10 @@ async fn changing_the_password_in_the_dashboard_signs_out_everywhere_else() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(me_elsewhere().await.is_null(), "the other browser is signed out");
+    assert!(
+        me_elsewhere().await.is_null(),
+        "the other browser is signed out"
+    );
     let (_, me) = app.post("/rpc/auth/me", &[]).await;
     assert_eq!(me["role"], "owner", "this browser stays signed in");
     assert_eq!(app.get("/settings").await.status(), StatusCode::OK);
