@@ -312,6 +312,9 @@ async fn deliveries_verify_with_an_independent_verifier_through_a_rotation() {
     let (_, detail) = api.get(&format!("/api/v1/webhook-deliveries/{id}")).await;
     assert_eq!(detail["attempts"][0]["status_code"], 200);
     assert_eq!(detail["attempts"][0]["response_body"], "thanks");
+    // One key per meaning: the count is `attempt_count`, `attempts` the list.
+    assert_eq!(detail["attempt_count"], 1, "{detail}");
+    assert_eq!(detail["attempts"].as_array().map(Vec::len), Some(1));
     assert_eq!(
         detail["body"],
         first.body.as_str(),
@@ -872,6 +875,15 @@ async fn stats_and_the_csv_export_reflect_the_log() {
     assert_eq!(stats["success_rate"], 0.5);
     assert!(stats["p95_ms"].is_number());
     assert_eq!(stats["days"].as_array().unwrap().len(), 7);
+    for days in ["0", "91", "2147483648"] {
+        let (status, body) = api
+            .get(&format!("/api/v1/webhook-endpoints/{ep}/stats?days={days}"))
+            .await;
+        assert!(
+            matches!(status.as_u16(), 400 | 422),
+            "days={days}: {status} {body}"
+        );
+    }
     assert_eq!(
         stats["days"][6]["attempts"], 2,
         "today is the last day: {stats}"

@@ -179,10 +179,13 @@ pub async fn update(
         row.disabled_reason = Set(None);
     }
     row.updated_at = Set(now_ms());
-    webhook_endpoint::Entity::update(row)
-        .exec(&txn)
-        .await
-        .or_internal()?;
+    match webhook_endpoint::Entity::update(row).exec(&txn).await {
+        // Deleted since it was read (another request, another tab): gone, not a fault.
+        Err(sea_orm::DbErr::RecordNotUpdated) => {
+            return Err(AppError::not_found("webhook endpoint"));
+        }
+        other => other.or_internal()?,
+    };
     put_headers(&txn, vault, &ep.organization_id, &ep.id, &headers).await?;
     txn.commit().await.or_internal()?;
     fanout::forget(&ep.organization_id);

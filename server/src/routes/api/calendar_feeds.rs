@@ -119,7 +119,7 @@ pub async fn revoke(
 /// A new link for the same feed; the old one stops working.
 #[utoipa::path(post, path = "/api/v1/calendar-feeds/{id}/rotate", tag = "calendars",
     params(("id" = String, Path)),
-    responses((status = 200, body = CalendarFeed), (status = 404, body = ProblemBody)))]
+    responses((status = 200, body = CalendarFeed), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody, description = "invalid_transition: the feed was revoked")))]
 pub async fn rotate(
     State(s): State<ApiState>,
     Extension(c): Extension<Caller>,

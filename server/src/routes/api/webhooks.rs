@@ -136,12 +136,23 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
+/// One delivery with its body and every attempt. Its fields are the list's, except
+/// that the number of attempts is `attempt_count` here: `attempts` is the attempts.
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryWithAttempts {
-    #[serde(flatten)]
-    pub delivery: Delivery,
+    pub id: String,
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempt_count: i32,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
     /// The request body exactly as sent.
     pub body: String,
+    /// Oldest first.
     pub attempts: Vec<Attempt>,
 }
 
@@ -183,6 +194,7 @@ pub struct DeliveryQuery {
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// Days back, 1 to 90 (default 14).
+    #[param(minimum = 1, maximum = 90)]
     pub days: Option<u32>,
 }
 
@@ -479,7 +491,7 @@ pub async fn stats(
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Json<Stats>, Problem> {
     let st = service(&s)
-        .stats(&c.user, Some(&id), q.days.unwrap_or(14))
+        .stats(&c.user, Some(&id), stats_days(q.days)?)
         .await
         .map_err(Problem::from)?;
     Ok(Json(Stats {
@@ -558,8 +570,18 @@ pub async fn delivery(
         .delivery(&c.user, &id)
         .await
         .map_err(Problem::from)?;
+    let d = delivery_out(d);
     Ok(Json(DeliveryWithAttempts {
-        delivery: delivery_out(d),
+        id: d.id,
+        endpoint_id: d.endpoint_id,
+        event_id: d.event_id,
+        event_type: d.event_type,
+        status: d.status,
+        attempt_count: d.attempts,
+        last_status_code: d.last_status_code,
+        last_error: d.last_error,
+        next_attempt_at: d.next_attempt_at,
+        created_at: d.created_at,
         body,
         attempts: attempts
             .into_iter()
@@ -594,4 +616,13 @@ pub async fn retry(
         StatusCode::ACCEPTED,
         Json(delivery_out(delivery_entity(&s, &c, &id).await?)),
     ))
+}
+
+/// The stats window asked for: 1 to 90 days, 14 when not given.
+fn stats_days(days: Option<u32>) -> Result<u32, Problem> {
+    match days {
+        None => Ok(14),
+        Some(d) if (1..=90).contains(&d) => Ok(d),
+        Some(_) => Err(Problem::invalid("days", "days must be between 1 and 90.")),
+    }
 }
