@@ -321,17 +321,8 @@ impl AuthPort for AuthService {
             return Err(AppError::BadCredentials);
         };
         self.limits.succeeded(ip, &email).await;
-        let session = session(parts)?;
         // A new session id at sign-in, so a planted cookie cannot ride along.
-        session.cycle_id().await.or_internal()?;
-        session
-            .insert(SESSION_USER, &found.id)
-            .await
-            .or_internal()?;
-        session
-            .insert(SESSION_RENEWED, Utc::now().timestamp())
-            .await
-            .or_internal()?;
+        start_session(parts, &found.id).await?;
         let mut active: user::ActiveModel = found.clone().into();
         active.last_login_at = Set(Some(Utc::now()));
         active.update(&self.db).await.or_internal()?;
@@ -428,19 +419,21 @@ impl AuthPort for AuthService {
         .or_internal()?;
         txn.commit().await.or_internal()?;
         // Every session went, this one too: sign this one in again, under a new id.
-        let session = session(parts)?;
-        session.cycle_id().await.or_internal()?;
-        session
-            .insert(SESSION_USER, &user.user_id)
-            .await
-            .or_internal()?;
-        session
-            .insert(SESSION_RENEWED, Utc::now().timestamp())
-            .await
-            .or_internal()?;
+        start_session(parts, &user.user_id).await?;
         tracing::info!(user = %user.user_id, "password changed; other sessions ended");
         Ok(ended.saturating_sub(1))
     }
+}
+
+/// Signs the request's session in as `user_id` under a fresh session id.
+async fn start_session(parts: &Parts, user_id: &str) -> AppResult<()> {
+    let session = session(parts)?;
+    session.cycle_id().await.or_internal()?;
+    session.insert(SESSION_USER, user_id).await.or_internal()?;
+    session
+        .insert(SESSION_RENEWED, Utc::now().timestamp())
+        .await
+        .or_internal()
 }
 
 /// Shortest password accepted (also for `create-admin`).
