@@ -14,6 +14,7 @@ pub mod notification_templates;
 pub mod page;
 pub mod problem;
 pub mod resources;
+pub mod webhook_deliveries;
 pub mod webhooks;
 
 use axum::{
@@ -92,7 +93,7 @@ fn documented(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::replay))
         .routes(routes!(webhooks::stats))
         .routes(routes!(webhooks::deliveries))
-        .routes(routes!(webhooks::delivery))
+        .routes(routes!(webhook_deliveries::delivery))
         .routes(routes!(webhooks::retry))
         .routes(routes!(notification_templates::list))
         .routes(routes!(
