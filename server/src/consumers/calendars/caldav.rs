@@ -190,34 +190,35 @@ impl CalDav {
         ics: &str,
         etag: Option<&str>,
     ) -> Result<Option<String>, ApiError> {
-        let mut req = self
-            .request("PUT", self.url(path)?)
-            .header(header::CONTENT_TYPE, "text/calendar; charset=utf-8")
-            .body(ics.to_string());
-        req = match etag {
-            Some(e) => req.header(header::IF_MATCH, e),
-            None => req.header(header::IF_NONE_MATCH, "*"),
+        let condition = match etag {
+            Some(e) => (header::IF_MATCH, e),
+            None => (header::IF_NONE_MATCH, "*"),
         };
-        let res = req.send().await.map_err(unavailable)?;
-        let status = res.status();
-        if status.is_success() {
-            return Ok(etag_of(res.headers()));
+        match self.send_put(path, ics, Some(condition)).await {
+            Err(ApiError::Changed) if etag.is_none() => Err(ApiError::Duplicate),
+            other => other,
         }
-        Err(match (status.as_u16(), etag) {
-            (412, None) => ApiError::Duplicate,
-            _ => classify(status, retry_after(res.headers())),
-        })
     }
 
     /// Overwrites whatever is at `path` (after a decision that Hitch wins).
     pub async fn overwrite(&self, path: &str, ics: &str) -> Result<Option<String>, ApiError> {
-        let res = self
+        self.send_put(path, ics, None).await
+    }
+
+    async fn send_put(
+        &self,
+        path: &str,
+        ics: &str,
+        condition: Option<(header::HeaderName, &str)>,
+    ) -> Result<Option<String>, ApiError> {
+        let mut req = self
             .request("PUT", self.url(path)?)
             .header(header::CONTENT_TYPE, "text/calendar; charset=utf-8")
-            .body(ics.to_string())
-            .send()
-            .await
-            .map_err(unavailable)?;
+            .body(ics.to_string());
+        if let Some((name, value)) = condition {
+            req = req.header(name, value);
+        }
+        let res = req.send().await.map_err(unavailable)?;
         if res.status().is_success() {
             return Ok(etag_of(res.headers()));
         }

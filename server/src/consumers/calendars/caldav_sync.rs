@@ -187,16 +187,16 @@ async fn create(dav: &CalDav, path: &str, ics: &str) -> Result<Option<String>, A
     }
 }
 
-/// Pulls one calendar of a CalDAV connection.
+/// Pulls one calendar of a CalDAV connection with its client (made once per pull).
 pub async fn pull_source(
     deps: &Deps,
     db: &DatabaseConnection,
     c: &conn::Model,
+    dav: &CalDav,
     s: &source::Model,
     tz: Tz,
     total: &mut Pulled,
 ) -> Result<(), SyncError> {
-    let dav = client(deps, db, c).await?;
     if c.target_calendar_id.as_deref() == Some(&s.remote_id) {
         // Bookings' events: what changed or went since the last token.
         let changes = match dav.changes(&s.remote_id, s.sync_token.as_deref(), tz).await {

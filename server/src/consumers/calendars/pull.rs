@@ -118,12 +118,17 @@ pub async fn pull(
         .await?
         .map_or(Tz::UTC, |o| tz_named(&o.time_zone));
     let mut total = Pulled::default();
+    // One password read from the vault per pull, not one per calendar.
+    let dav = match c.provider.as_str() {
+        caldav_sync::PROVIDER => Some(caldav_sync::client(deps, db, c).await?),
+        _ => None,
+    };
     for s in sources
         .iter()
         .filter(|s| s.busy || c.target_calendar_id.as_deref() == Some(&s.remote_id))
     {
-        if c.provider == caldav_sync::PROVIDER {
-            caldav_sync::pull_source(deps, db, c, s, tz, &mut total).await?;
+        if let Some(dav) = &dav {
+            caldav_sync::pull_source(deps, db, c, dav, s, tz, &mut total).await?;
         } else {
             sync_source(deps, db, c, s, tz, &mut total).await?;
         }
