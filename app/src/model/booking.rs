@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, FieldError};
 use crate::model::money::parse_amount;
+use crate::model::text;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -179,6 +180,7 @@ impl BookingInput {
         if let Err(m) = &deposit {
             push("deposit", m);
         }
+        text::check_multiline("notes", &self.notes, &mut errors);
 
         if !errors.is_empty() {
             return Err(AppError::Validation { fields: errors });

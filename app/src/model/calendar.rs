@@ -2,6 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::model::text;
 
 /// What a feed shows of each booking.
 pub const PRIVACY: &[(&str, &str)] = &[
@@ -33,6 +34,11 @@ impl FeedInput {
                 "label",
                 "Give the feed a name, such as \"Kitchen\" or \"Owner's phone\".",
             ));
+        }
+        let mut errors = Vec::new();
+        text::check_line("label", self.label.trim(), &mut errors);
+        if !errors.is_empty() {
+            return Err(AppError::Validation { fields: errors });
         }
         if self.label.chars().count() > MAX_LABEL {
             return Err(AppError::field(

@@ -2,6 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, FieldError};
+use crate::model::text;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientView {
@@ -37,6 +38,7 @@ impl ClientInput {
                 "Keep the name under 120 characters.",
             ));
         }
+        text::check_line("name", &name, &mut errors);
         if !email.is_empty() && !looks_like_email(&email) {
             errors.push(FieldError::new(
                 "email",

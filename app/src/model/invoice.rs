@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, FieldError};
 use crate::model::money::parse_amount;
+use crate::model::text;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -182,6 +183,7 @@ impl InvoiceInput {
                 "Keep notes under 2000 characters.",
             ));
         }
+        text::check_multiline("notes", &self.notes, &mut errors);
         let mut lines = Vec::new();
         if self.lines.len() > MAX_LINES {
             errors.push(FieldError::new(
@@ -197,6 +199,7 @@ impl InvoiceInput {
                     "Describe the line (up to 200 characters).",
                 ));
             }
+            text::check_line(&format!("lines.{i}.description"), &description, &mut errors);
             let quantity = match line.quantity.trim() {
                 "" => Some(1),
                 q => q.parse::<u32>().ok().filter(|q| (1..=10_000).contains(q)),

@@ -15,4 +15,5 @@ pub mod platform;
 pub mod portal;
 pub mod resource;
 pub mod sms;
+pub mod text;
 pub mod webhook;

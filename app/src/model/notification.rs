@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, FieldError};
+use crate::model::text;
 
 pub use super::sms::{Segments, mask_recipient, sms_segments};
 
@@ -181,6 +182,7 @@ impl ChannelInput {
                 "Give the channel a name of 1 to 80 characters.",
             ));
         }
+        text::check_line("name", name, &mut e);
         let secret = self.secret.trim();
         if secret.len() > 2048 {
             e.push(FieldError::new("secret", "This is too long to be right."));

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, FieldError};
 use crate::model::money::is_supported_currency;
+use crate::model::text;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgSettings {
@@ -60,6 +61,7 @@ impl OrgSettingsInput {
                 "Enter the business name (up to 120 characters).",
             ));
         }
+        text::check_line("name", &name, &mut errors);
         if !known_zone(&time_zone) {
             errors.push(FieldError::new(
                 "time_zone",

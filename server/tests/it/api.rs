@@ -289,6 +289,23 @@ async fn bad_requests_get_precise_problems_and_write_nothing() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["field"], "party_size");
 
+    // PostgreSQL cannot store NUL; it is refused for every body, wherever it hides.
+    let mut nul = base.clone();
+    nul["notes"] = json!("window\u{0}seat");
+    let (status, body) = api.post("/api/v1/bookings", nul).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "notes");
+    let (status, body) = api
+        .post("/api/v1/clients", json!({ "name": "Ann\u{0}" }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "name");
+    let (status, body) = api.get("/api/v1/clients?q=a%00b").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "q");
+    let (status, body) = api.get(&format!("/api/v1/clients/{client}%00")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
     let mut backwards = base.clone();
     backwards["ends_at"] = json!(starts);
     let (status, body) = api.post("/api/v1/bookings", backwards).await;

@@ -26,6 +26,7 @@ async fn each_bad_booking_field_is_named_and_nothing_is_written() {
         ),
         (with(good.clone(), "input[deposit]", "-5"), "deposit"),
         (with(good.clone(), "input[status]", "maybe"), "status"),
+        (with(good.clone(), "input[notes]", "quiet\0table"), "notes"),
         (
             with(good.clone(), "input[resource_id]", "res_doesnotexist"),
             "resource_id",

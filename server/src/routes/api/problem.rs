@@ -2,10 +2,13 @@
 //! `code`, a human `detail`, and the offending `field` when there is one.
 use app::error::{AppError, FieldError};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 /// An API error on its way out; serialized as [`ProblemBody`].
@@ -218,20 +221,126 @@ impl From<PathRejection> for Problem {
     }
 }
 
-/// `Json<T>` whose failures are problems.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(Problem))]
+/// `Json<T>` whose failures are problems. A NUL character in any string is refused
+/// here, for every body at once: no field has a use for it and PostgreSQL cannot store it.
 pub struct ApiJson<T>(pub T);
 
-/// `Query<T>` whose failures are problems.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(Problem))]
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let axum::Json(value) = axum::Json::<Value>::from_request(req, state).await?;
+        if let Some(path) = nul_in(&value, String::new()) {
+            let field = if path.is_empty() {
+                "body".to_string()
+            } else {
+                path
+            };
+            return Err(Problem::invalid(
+                &field,
+                "Text may not contain the NUL character (\\u0000).",
+            ));
+        }
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| {
+                let text = format!("Failed to deserialize the JSON body into the target type: {e}");
+                let code = if text.contains("unknown field") {
+                    "unknown_field"
+                } else {
+                    "validation"
+                };
+                let mut p = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, text.clone());
+                p.field = field_of(&text);
+                p
+            })
+    }
+}
+
+/// The dotted path of the first string (or key) holding a NUL, if any.
+fn nul_in(value: &Value, path: String) -> Option<String> {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) => s.contains('\0').then_some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_in(v, join(&i.to_string()))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(join("(key)"))
+            } else {
+                nul_in(v, join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// `Query<T>` whose failures are problems; a NUL (`%00`) is refused like in a body.
 pub struct ApiQuery<T>(pub T);
 
-/// `Path<T>` whose failures are problems.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(Problem))]
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        if let Some(q) = parts.uri.query()
+            && let Some(field) = q
+                .split('&')
+                .find(|pair| pair.contains("%00"))
+                .map(|pair| pair.split('=').next().unwrap_or_default().to_string())
+        {
+            let mut p = Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "Query parameters may not contain the NUL character (%00).",
+            );
+            p.field = Some(field);
+            return Err(p);
+        }
+        let axum::extract::Query(v) =
+            axum::extract::Query::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(v))
+    }
+}
+
+/// `Path<T>` whose failures are problems. No id holds a NUL, so a path with one names
+/// nothing (and never reaches the database, which would refuse it).
 pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        if parts.uri.path().contains("%00") {
+            return Err(Problem::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Nothing here has that id.",
+            ));
+        }
+        let axum::extract::Path(v) = axum::extract::Path::from_request_parts(parts, state).await?;
+        Ok(ApiPath(v))
+    }
+}
 
 #[cfg(test)]
 mod tests {
