@@ -15,6 +15,7 @@ mod m20261205_000011_calendar_feeds;
 mod m20261205_000012_api_key_scopes;
 mod m20261205_000013_calendar_sync;
 mod m20261206_000014_shared_limits;
+mod m20261207_000015_job_key_limits;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_api_key_scopes::Migration),
             Box::new(m20261205_000013_calendar_sync::Migration),
             Box::new(m20261206_000014_shared_limits::Migration),
+            Box::new(m20261207_000015_job_key_limits::Migration),
         ]
     }
 }

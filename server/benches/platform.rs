@@ -10,7 +10,8 @@
 //!   connection, and 1,000 remote events arriving as busy blocks.
 //!
 //! `HITCH_BENCH_POSTGRES` (default postgres://postgres@127.0.0.1:5432/test) is used when
-//! reachable; `HITCH_BENCH_JOBS` sets the job count (default 20000).
+//! reachable; `HITCH_BENCH_JOBS` sets the job count (default 20000); `HITCH_BENCH_ONLY`
+//! (`jobs`, `feeds` or `calendar`) runs one part.
 #[path = "platform/calendar_sync.rs"]
 mod calendar_sync;
 #[path = "platform/feeds.rs"]
@@ -399,9 +400,16 @@ fn render_rates() {
     println!("Slack message body:                         {chat:>9.0} renders/s");
 }
 
+/// Whether `HITCH_BENCH_ONLY` leaves this part in.
+fn wanted(part: &str) -> bool {
+    std::env::var("HITCH_BENCH_ONLY").map_or(true, |only| only == part)
+}
+
 #[tokio::main]
 async fn main() {
-    render_rates();
+    if wanted("jobs") {
+        render_rates();
+    }
     let n: usize = std::env::var("HITCH_BENCH_JOBS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -412,14 +420,41 @@ async fn main() {
             continue;
         };
         println!("== {backend}");
+        if wanted("jobs") || wanted("feeds") {
+            let org = demo::seed_demo(&db).await.expect("demo");
+            if wanted("jobs") {
+                jobs_part(&config, &db, &org, n).await;
+            }
+            if wanted("feeds") {
+                feeds::run(&config, &db, &org).await;
+            }
+        }
+        drop_schema(&config, &db).await;
+        // A fresh database: the sync figures should not read the feed's 10,000 rows.
+        if wanted("calendar")
+            && let Some((config, db)) = database(backend).await
+        {
+            calendar_sync::run(&config, &db).await;
+            drop_schema(&config, &db).await;
+        }
+    }
+}
+
+/// The queue, the event insert, notification bookkeeping and the idle wake-up.
+async fn jobs_part(
+    config: &Config,
+    db: &DatabaseConnection,
+    org: &server::db::entities::organization::Model,
+    n: usize,
+) {
+    {
         for workers in [1, 4, 16] {
-            let rate = throughput(&config, &db, workers, n).await;
+            let rate = throughput(config, db, workers, n).await;
             println!("no-op jobs, {workers:>2} workers: {rate:>8.0} jobs/s ({n} jobs)");
         }
-        let org = demo::seed_demo(&db).await.expect("demo");
         // No subscribers: the cost of the event's own insert.
         let bare = Outbox::new(db.clone(), Hub::local(), Vec::new());
-        let (with, event) = event_cost(&db, &bare, &org, 500).await;
+        let (with, event) = event_cost(db, &bare, org, 500).await;
         println!(
             "booking write txn (insert + event + audit): p50 {}  p99 {}",
             ms(pct(&with, 0.5)),
@@ -427,8 +462,8 @@ async fn main() {
         );
         // The same write with notifications listening: two rules on booking.created and
         // a reminder rule, so each booking adds three rows and three jobs.
-        let notified = notifications_outbox(&config, &db, &org.id).await;
-        let (with_notify, _) = event_cost(&db, &notified, &org, 500).await;
+        let notified = notifications_outbox(config, db, &org.id).await;
+        let (with_notify, _) = event_cost(db, &notified, org, 500).await;
         println!(
             "  with 3 notification rules:               p50 {}  p99 {}  (+{:.0} % at p50)",
             ms(pct(&with_notify, 0.5)),
@@ -440,18 +475,11 @@ async fn main() {
             ms(pct(&event, 0.5)),
             ms(pct(&event, 0.99))
         );
-        let wake = wake_latency(&config, &db, 200).await;
+        let wake = wake_latency(config, db, 200).await;
         println!(
             "enqueue-to-start when idle:                 p50 {}  p99 {}",
             ms(pct(&wake, 0.5)),
             ms(pct(&wake, 0.99))
         );
-        feeds::run(&config, &db, &org).await;
-        drop_schema(&config, &db).await;
-        // A fresh database: the sync figures should not read the feed's 10,000 rows.
-        if let Some((config, db)) = database(backend).await {
-            calendar_sync::run(&config, &db).await;
-            drop_schema(&config, &db).await;
-        }
     }
 }

@@ -93,6 +93,8 @@ pub struct Platform {
     pub vault: Vault,
     /// Where outbound calls (webhooks, later providers) may go.
     pub outbound: OutboundPolicy,
+    /// How long a webhook receiver has to answer.
+    pub webhook_timeout: std::time::Duration,
     pub stripe: stripe::Stripe,
     /// The Stripe webhook endpoint's per-organization secrets, cached briefly.
     pub stripe_secrets: stripe::inbound::SecretCache,
@@ -187,6 +189,7 @@ impl Platform {
             metrics,
             vault,
             outbound,
+            webhook_timeout: std::time::Duration::from_secs(config.webhook_timeout_seconds),
             stripe,
             stripe_secrets: stripe::inbound::SecretCache::default(),
             portal_guesses: services::portal::guesses(&db),
@@ -227,7 +230,12 @@ pub fn portal_service(p: &Platform) -> PortalService {
 }
 
 pub fn webhooks_service(p: &Platform) -> WebhooksService {
-    WebhooksService::new(p.outbox.clone(), p.vault.clone(), p.outbound.clone())
+    WebhooksService::new(
+        p.outbox.clone(),
+        p.vault.clone(),
+        p.outbound.clone(),
+        p.webhook_timeout,
+    )
 }
 
 pub fn notifications_service(p: &Platform) -> notifications::manage::NotificationsService {

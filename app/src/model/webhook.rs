@@ -206,8 +206,20 @@ pub struct EndpointView {
     pub consecutive_failures: i32,
     pub failing_since: Option<String>,
     pub paused_until: Option<String>,
+    /// Why it is paused, in words.
+    pub pause_reason: Option<String>,
     pub disabled_reason: Option<String>,
+    /// Deliveries sent at once right now (adapted to how the receiver answers).
+    pub in_flight_limit: i32,
+    /// The last time Hitch eased off and why, if in the last day.
+    pub eased_off: Option<EasedOff>,
     pub created: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EasedOff {
+    pub at: String,
+    pub reason: String,
 }
 
 /// A just-created endpoint or a rotated secret: the one time the secret is shown whole.

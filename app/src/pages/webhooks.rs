@@ -338,6 +338,7 @@ pub fn EndpointPage() -> impl IntoView {
                             </PageHeader>
                             <Notice />
                             <HealthNote e=e.clone() />
+                            <PaceNote e=e.clone() />
                             <EnableCard e=e.clone() />
                             <div class="grid gap-6 lg:grid-cols-2">
                                 <SecretCard e=e.clone() />
@@ -393,9 +394,9 @@ pub fn EndpointPage() -> impl IntoView {
 fn HealthNote(e: EndpointView) -> impl IntoView {
     let text = match e.health.as_str() {
         "paused" => Some(format!(
-            "{} deliveries failed in a row, so Hitch paused this endpoint to spare it; it tries again at {}. A success resumes normal delivery.",
-            e.consecutive_failures,
-            e.paused_until.clone().unwrap_or_default()
+            "Hitch paused deliveries to this endpoint until {}: {}. A success resumes normal delivery.",
+            e.paused_until.clone().unwrap_or_default(),
+            e.pause_reason.clone().unwrap_or_default()
         )),
         "failing" => Some(format!(
             "The last {} attempt(s) failed (since {}). Hitch keeps retrying on its schedule; after 5 days of failures the endpoint is disabled.",
@@ -405,6 +406,27 @@ fn HealthNote(e: EndpointView) -> impl IntoView {
         _ => None,
     };
     text.map(|t| view! { <p role="status" class="mb-6 rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900">{t}</p> })
+}
+
+/// How many deliveries go out at once, and the last time Hitch eased off and why.
+#[component]
+fn PaceNote(e: EndpointView) -> impl IntoView {
+    let limit = e.in_flight_limit;
+    let pace = format!(
+        "Sends up to {limit} {} at once, adjusted to how fast the receiver answers.",
+        if limit == 1 { "delivery" } else { "deliveries" }
+    );
+    let eased = e
+        .eased_off
+        .map(|x| format!(" Eased off at {}: {}.", x.at, x.reason));
+    e.enabled.then(|| {
+        view! {
+            <p class="mb-6 text-sm text-slate-600" data-testid="pace">
+                {pace}
+                {eased.map(|t| view! { <span class="text-amber-800">{t}</span> })}
+            </p>
+        }
+    })
 }
 
 /// Shown when the endpoint is off: why, and one click to turn it back on.

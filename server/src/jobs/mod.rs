@@ -7,6 +7,7 @@
 //! job never runs twice at once; a crashed worker's lease simply expires and the job
 //! runs again (at least once, never lost).
 pub mod backoff;
+pub mod key_limits;
 pub mod queue;
 pub mod runner;
 pub mod system;

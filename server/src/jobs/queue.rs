@@ -61,8 +61,10 @@ impl Result_ {
 }
 
 /// Claims up to `limit` due jobs for `worker`: queued jobs whose time has come, and
-/// running jobs whose lease expired (their worker died). Keys at their concurrency
-/// limit are skipped.
+/// running jobs whose lease expired (their worker died). Each concurrency key gets at
+/// most its free slots (its limit, from `job_key_limits` when set there, less what
+/// runs), ranked within the key, so one claim never takes more of a key than it may
+/// run and a busy key's backlog does not crowd out the others.
 pub async fn claim(
     db: &DatabaseConnection,
     worker: &str,
@@ -92,6 +94,18 @@ pub async fn claim(
     ))
     .await?;
     // Assignments read the old row, so lost_* capture the previous claim if it expired.
+    // The outer select re-checks the state under the row lock (PostgreSQL re-evaluates
+    // it for a row another worker changed meanwhile); window functions cannot take
+    // `FOR UPDATE` themselves.
+    let due = |t: &str| {
+        format!(
+            "(({t}.status = '{queued}' AND {t}.run_at <= $2)
+              OR ({t}.status = '{running}' AND {t}.locked_until < $2
+                  AND {t}.attempts < {t}.max_attempts))",
+            queued = status::QUEUED,
+            running = status::RUNNING,
+        )
+    };
     let sql = format!(
         "UPDATE jobs SET
             status = '{running}',
@@ -100,21 +114,32 @@ pub async fn claim(
             lost_at = CASE WHEN status = '{running}' THEN locked_at ELSE NULL END,
             locked_by = $1, locked_at = $2, locked_until = $2 + lease_ms, updated_at = $2
          WHERE id IN (
-            SELECT j.id FROM jobs j
-            WHERE ((j.status = '{queued}' AND j.run_at <= $2)
-                OR (j.status = '{running}' AND j.locked_until < $2
-                    AND j.attempts < j.max_attempts))
-              AND (j.concurrency_key IS NULL OR j.concurrency_limit > (
-                    SELECT COUNT(*) FROM jobs r
-                    WHERE r.concurrency_key = j.concurrency_key
-                      AND r.status = '{running}' AND r.locked_until >= $2))
-            ORDER BY j.run_at
-            LIMIT $3
+            SELECT c.id FROM jobs c
+            WHERE c.id IN (
+                SELECT d.id FROM (
+                    SELECT j.id, j.run_at, j.concurrency_key,
+                        COALESCE(kl.max_running, j.concurrency_limit) AS key_limit,
+                        ROW_NUMBER() OVER (PARTITION BY j.concurrency_key
+                                           ORDER BY j.run_at, j.id) AS rank_in_key
+                    FROM jobs j
+                    LEFT JOIN job_key_limits kl ON kl.key = j.concurrency_key
+                    WHERE {due_j}) d
+                LEFT JOIN (
+                    SELECT concurrency_key, COUNT(*) AS n FROM jobs
+                    WHERE status = '{running}' AND locked_until >= $2
+                      AND concurrency_key IS NOT NULL
+                    GROUP BY concurrency_key) r ON r.concurrency_key = d.concurrency_key
+                WHERE d.concurrency_key IS NULL
+                   OR d.rank_in_key <= d.key_limit - COALESCE(r.n, 0)
+                ORDER BY d.run_at
+                LIMIT $3)
+              AND {due_c}
             {lock})
          RETURNING id, kind, organization_id, payload, attempts, max_attempts,
                    concurrency_key, concurrency_limit, lost_by, lost_at",
         running = status::RUNNING,
-        queued = status::QUEUED,
+        due_j = due("j"),
+        due_c = due("c"),
     );
     let rows = db
         .query_all_raw(stmt(

@@ -40,6 +40,12 @@ impl Default for RunnerConfig {
     }
 }
 
+/// Jobs with a concurrency key (a webhook endpoint, a calendar connection) mostly wait
+/// on someone else's server; their key's limit bounds them, and this only caps the
+/// process. They do not take the general slots, so a slow endpoint's deliveries never
+/// hold up other work.
+const KEYED_SLOTS: usize = 1024;
+
 /// A claimed job must start within this long, or it is handed back: its lease was
 /// sized for the timeout plus a grace period measured from the claim.
 const MAX_START_DELAY_MS: i64 = 2_000;
@@ -72,6 +78,7 @@ impl Runner {
 
     async fn run(self, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(self.config.concurrency));
+        let keyed = Arc::new(Semaphore::new(KEYED_SLOTS));
         let (tx, rx) = mpsc::channel::<Outcome>(8192);
         let completer = tokio::spawn(complete_loop(
             self.db.clone(),
@@ -149,8 +156,13 @@ impl Runner {
             }
 
             while let Some((job, claimed_at)) = local.pop_front() {
+                let pool = if job.concurrency_key.is_some() {
+                    &keyed
+                } else {
+                    &slots
+                };
                 let permit = tokio::select! {
-                    p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break 'outer },
+                    p = pool.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break 'outer },
                     _ = shutdown.cancelled() => { local.push_front((job, claimed_at)); break 'outer }
                 };
                 if now_ms() - claimed_at > MAX_START_DELAY_MS {
@@ -184,13 +196,19 @@ impl Runner {
             tracing::warn!(error = %e, "could not hand back unstarted jobs; their leases will expire");
         }
         let all = self.config.concurrency as u32;
-        if tokio::time::timeout(self.config.drain, slots.acquire_many(all))
+        let everything = async {
+            let general = slots.acquire_many(all).await;
+            let keyed = keyed.acquire_many(KEYED_SLOTS as u32).await;
+            (general, keyed)
+        };
+        if tokio::time::timeout(self.config.drain, everything)
             .await
             .is_err()
         {
             tracing::warn!("jobs still running after the drain period; interrupting them");
             hard_stop.cancel();
             let _ = slots.acquire_many(all).await;
+            let _ = keyed.acquire_many(KEYED_SLOTS as u32).await;
         }
         drop(tx);
         let _ = completer.await;
@@ -217,8 +235,13 @@ impl Runner {
 
     /// A batch may hold more jobs of one key than its limit allows (the claim query
     /// only knows a slot was free); hand the excess back.
+    /// Only on PostgreSQL: there two processes may claim the same free slots at once; on
+    /// SQLite one claim at a time never takes more than the free slots.
     async fn enforce_key_limits(&self, claimed: Vec<Claimed>, now: i64) -> Vec<Claimed> {
-        let limited: HashMap<&str, i32> = claimed
+        if self.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+            return claimed;
+        }
+        let mut limited: HashMap<&str, i32> = claimed
             .iter()
             .filter_map(|j| Some((j.concurrency_key.as_deref()?, j.concurrency_limit?)))
             .collect();
@@ -227,7 +250,14 @@ impl Runner {
         }
         let keys: Vec<&str> = limited.keys().copied().collect();
         let running = match running_per_key(&self.db, &keys, now).await {
-            Ok(r) => r,
+            Ok((running, set)) => {
+                for (k, limit) in set {
+                    if let Some(l) = limited.get_mut(k.as_str()) {
+                        *l = limit;
+                    }
+                }
+                running
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "could not count running jobs per key");
                 return claimed;
@@ -264,25 +294,36 @@ impl Runner {
     }
 }
 
+/// Running jobs per key, and the limits set at run time for those keys.
 async fn running_per_key(
     db: &DatabaseConnection,
     keys: &[&str],
     now: i64,
-) -> Result<HashMap<String, i64>, sea_orm::DbErr> {
-    let marks: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 2)).collect();
+) -> Result<(HashMap<String, i64>, HashMap<String, i32>), sea_orm::DbErr> {
+    let marks = crate::platform::sql::placeholders(2, keys.len());
     let sql = format!(
-        "SELECT concurrency_key, COUNT(*) AS n FROM jobs WHERE status = '{}' AND locked_until >= $1 AND concurrency_key IN ({}) GROUP BY concurrency_key",
+        "SELECT concurrency_key, COUNT(*) AS n FROM jobs WHERE status = '{}' AND locked_until >= $1 AND concurrency_key IN ({marks}) GROUP BY concurrency_key",
         status::RUNNING,
-        marks.join(", ")
     );
     let mut values: Vec<Value> = vec![now.into()];
     values.extend(keys.iter().map(|k| Value::from(*k)));
-    let rows = db.query_all_raw(stmt(db, &sql, values)).await?;
-    let mut out = HashMap::new();
+    let rows = db.query_all_raw(stmt(db, &sql, values.clone())).await?;
+    let mut running = HashMap::new();
     for r in rows {
-        out.insert(r.try_get("", "concurrency_key")?, r.try_get("", "n")?);
+        running.insert(r.try_get("", "concurrency_key")?, r.try_get("", "n")?);
     }
-    Ok(out)
+    let sql = format!(
+        "SELECT key, max_running FROM job_key_limits WHERE key IN ({})",
+        crate::platform::sql::placeholders(1, keys.len())
+    );
+    let rows = db
+        .query_all_raw(stmt(db, &sql, values[1..].to_vec()))
+        .await?;
+    let mut set = HashMap::new();
+    for r in rows {
+        set.insert(r.try_get("", "key")?, r.try_get("", "max_running")?);
+    }
+    Ok((running, set))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -406,7 +447,12 @@ async fn complete_loop(
             let written = queue::complete(&db, now_ms(), &buf).await;
             drop(turn);
             match written {
-                Ok(()) => break,
+                Ok(()) => {
+                    // Finished jobs free their keys' slots: look for more work now
+                    // rather than at the next poll.
+                    hub.wake_local_workers();
+                    break;
+                }
                 Err(e) if attempt == 12 => {
                     tracing::error!(error = %e, jobs = buf.len(), "giving up recording job outcomes; the jobs will run again when their leases expire");
                 }

@@ -166,7 +166,8 @@ impl Hub {
         self.inner.jobs.notified().await
     }
 
-    fn wake_local_workers(&self) {
+    /// Wakes this process's workers only (a job here finished and freed a slot).
+    pub fn wake_local_workers(&self) {
         self.inner.jobs.notify_one();
         self.inner.jobs.notify_waiters();
     }

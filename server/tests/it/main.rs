@@ -24,4 +24,5 @@ mod radicale;
 mod sqlite_log;
 mod validation;
 mod vault;
+mod webhook_pacing;
 mod webhooks;

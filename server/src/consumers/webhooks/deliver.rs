@@ -7,20 +7,18 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter, clock::Clock};
-use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    sea_query::{Expr, ExprTrait, Func},
-};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::outcome::{finish_without_attempt, record};
+use super::pacing::{self, Answer, Pacer};
 use super::policy::{self, Verdict};
-use super::{MAX_LOGGED_BODY, fanout, signing, status};
-use crate::db::entities::{webhook_attempt, webhook_delivery, webhook_endpoint};
-use crate::jobs::{Handler, JobContext, JobError, Reason};
+use super::{MAX_LOGGED_BODY, signing, status};
+use crate::db::entities::{webhook_delivery, webhook_endpoint};
+use crate::jobs::{Handler, JobContext, JobError, Reason, key_limits};
 use crate::platform::outbound::{OutboundPolicy, Refusal};
-use crate::platform::{Change, Hub, ids, now_ms, shared_limits};
+use crate::platform::{Change, Hub, now_ms, shared_limits};
 use crate::vault::Vault;
 use crate::vault::mask::mask;
 
@@ -29,7 +27,24 @@ pub struct Deliver {
     policy: OutboundPolicy,
     client: reqwest::Client,
     limiters: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
+    pacer: Pacer,
+    secrets: Mutex<HashMap<String, Secrets>>,
 }
+
+/// An endpoint's signing keys and custom headers, decrypted. Kept briefly so a busy
+/// endpoint costs no vault read per delivery; the stamp names the endpoint's state they
+/// were read for (any edit or rotation changes it), so a change is seen at once.
+struct Secrets {
+    stamp: (i64, i32, bool, String),
+    read_at: Instant,
+    keys: Arc<Vec<Vec<u8>>>,
+    headers: Arc<Vec<(String, String)>>,
+}
+
+/// How long decrypted secrets stay in memory unused by a change.
+const SECRETS_TTL: Duration = Duration::from_secs(60);
+/// Endpoints whose secrets one process keeps at most.
+const SECRETS_KEPT: usize = 1024;
 
 /// What one attempt produced, as logged.
 #[derive(Debug, Default)]
@@ -50,6 +65,76 @@ impl Deliver {
             vault,
             policy,
             limiters: Mutex::new(HashMap::new()),
+            pacer: Pacer::default(),
+            secrets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The keys that sign now and the custom headers, from memory when still current.
+    async fn secrets(
+        &self,
+        db: &DatabaseConnection,
+        ep: &webhook_endpoint::Model,
+        now: i64,
+    ) -> Result<(Arc<Vec<Vec<u8>>>, Arc<Vec<(String, String)>>), String> {
+        let overlap = ep.previous_secret_until.is_some_and(|until| until > now);
+        let stamp = (
+            ep.updated_at,
+            ep.secret_version,
+            overlap,
+            ep.headers.clone(),
+        );
+        if let Ok(kept) = self.secrets.lock()
+            && let Some(s) = kept.get(&ep.id)
+            && s.stamp == stamp
+            && s.read_at.elapsed() < SECRETS_TTL
+        {
+            return Ok((s.keys.clone(), s.headers.clone()));
+        }
+        let keys = Arc::new(self.keys(db, ep, now).await?);
+        let headers = Arc::new(self.custom_headers(db, ep).await?);
+        if let Ok(mut kept) = self.secrets.lock() {
+            if kept.len() >= SECRETS_KEPT {
+                kept.retain(|_, s| s.read_at.elapsed() < SECRETS_TTL);
+                if kept.len() >= SECRETS_KEPT {
+                    kept.clear();
+                }
+            }
+            kept.insert(
+                ep.id.clone(),
+                Secrets {
+                    stamp,
+                    read_at: Instant::now(),
+                    keys: keys.clone(),
+                    headers: headers.clone(),
+                },
+            );
+        }
+        Ok((keys, headers))
+    }
+
+    /// Feeds the attempt to the endpoint's pacing and stores a changed limit.
+    async fn pace(&self, db: &DatabaseConnection, ep: &webhook_endpoint::Model, a: &Attempt) {
+        let answer = match (a.status, a.error_class) {
+            (Some(429), _) => Answer::TooMany {
+                retry_after: a.retry_after.clone(),
+            },
+            (Some(s), _) if s >= 500 => Answer::ServerError { status: s },
+            (Some(_), _) => Answer::Answered {
+                ms: a.duration.as_secs_f64() * 1e3,
+            },
+            (None, Some("blocked")) => return,
+            (None, Some("timeout")) => Answer::Timeout,
+            (None, _) => Answer::Unreachable,
+        };
+        // An endpoint limited to n per second never needs more than n at once.
+        let ceiling = ep.rate_per_second.map_or(pacing::CEILING, f64::from);
+        if let Some(change) = self.pacer.observe(&ep.id, ceiling, &answer) {
+            let key = super::lane_key(&ep.id);
+            if let Err(e) = key_limits::set(db, &key, change.limit, change.reason.as_deref()).await
+            {
+                tracing::warn!(error = %e, endpoint = %ep.id, "could not store the endpoint's pace");
+            }
         }
     }
 
@@ -281,15 +366,12 @@ impl Handler for Deliver {
         }
         let url = Url::parse(&ep.url)
             .map_err(|e| JobError::Fatal(Reason::Invalid, format!("bad endpoint URL: {e}")))?;
-        let keys = self
-            .keys(db, &ep, now)
+        let (keys, custom) = self
+            .secrets(db, &ep, now)
             .await
             .map_err(|e| JobError::Retry(Reason::Invalid, e))?;
         let timestamp = chrono::Utc::now().timestamp();
-        let mut headers = self
-            .custom_headers(db, &ep)
-            .await
-            .map_err(|e| JobError::Retry(Reason::Invalid, e))?;
+        let mut headers = custom.as_ref().clone();
         headers.retain(|(k, _)| {
             !k.to_ascii_lowercase().starts_with("webhook-")
                 && !k.eq_ignore_ascii_case("content-type")
@@ -304,7 +386,12 @@ impl Handler for Deliver {
             ("webhook-timestamp".to_string(), timestamp.to_string()),
             (
                 "webhook-signature".to_string(),
-                signing::signature_header(&keys, &d.event_id, timestamp, d.body.as_bytes()),
+                signing::signature_header(
+                    keys.as_slice(),
+                    &d.event_id,
+                    timestamp,
+                    d.body.as_bytes(),
+                ),
             ),
         ];
         for (k, v) in &signed {
@@ -325,6 +412,7 @@ impl Handler for Deliver {
             (Some(code), _) => policy::judge(code, attempt.retry_after.as_deref()),
             (None, _) => Verdict::Failed { retry_after: None },
         };
+        self.pace(db, &ep, &attempt).await;
         let next = record(
             db,
             &d,
@@ -362,220 +450,4 @@ fn announce(hub: &Hub, d: &webhook_delivery::Model) {
         entity_id: d.id.clone(),
         event_type: "webhook.delivery_changed".into(),
     });
-}
-
-async fn finish_without_attempt(
-    db: &DatabaseConnection,
-    d: &webhook_delivery::Model,
-    why: &str,
-) -> Result<(), DbErr> {
-    let now = now_ms();
-    webhook_delivery::Entity::update_many()
-        .col_expr(
-            webhook_delivery::Column::Status,
-            Expr::value(status::FAILED),
-        )
-        .col_expr(webhook_delivery::Column::LastError, Expr::value(why))
-        .col_expr(
-            webhook_delivery::Column::NextAttemptAt,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now))
-        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now))
-        .filter(webhook_delivery::Column::Id.eq(&d.id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Logs the attempt and moves the delivery and the endpoint's health on, in one
-/// transaction. Returns the delay before the next attempt, if there is one.
-async fn record(
-    db: &DatabaseConnection,
-    d: &webhook_delivery::Model,
-    ep: &webhook_endpoint::Model,
-    started: i64,
-    request_headers: String,
-    a: &Attempt,
-    verdict: &Verdict,
-) -> Result<Option<Duration>, DbErr> {
-    let txn = crate::db::begin_write(db).await?;
-    let now = now_ms();
-    let n = d.attempts + 1;
-    webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {
-        id: Set(ids::new("wha")),
-        delivery_id: Set(d.id.clone()),
-        endpoint_id: Set(ep.id.clone()),
-        attempt: Set(n),
-        started_at: Set(started),
-        duration_ms: Set(a.duration.as_millis().min(i32::MAX as u128) as i32),
-        request_headers: Set(request_headers),
-        status_code: Set(a.status.map(i32::from)),
-        response_headers: Set(a.response_headers.clone()),
-        response_body: Set(a.response_body.clone()),
-        error_class: Set(a.error_class.map(str::to_string)),
-        error: Set(a.error.clone()),
-    })
-    .exec_without_returning(&txn)
-    .await?;
-
-    let (state, next) = match verdict {
-        Verdict::Delivered => (status::SUCCEEDED, None),
-        Verdict::Gone => (status::FAILED, None),
-        Verdict::Failed { .. } if a.error_class == Some("blocked") => (status::FAILED, None),
-        Verdict::Failed { retry_after } => match policy::next_delay(n, &mut rand::rng()) {
-            Some(delay) => (
-                status::PENDING,
-                Some(delay.max(retry_after.unwrap_or_default())),
-            ),
-            None => (status::FAILED, None),
-        },
-    };
-    let error = match (a.status, &a.error) {
-        (_, Some(e)) => Some(e.clone()),
-        (Some(code), None) if state != status::SUCCEEDED => Some(format!("HTTP {code}")),
-        _ => None,
-    };
-    let next_at = next.map(|d| now + d.as_millis() as i64);
-    webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Status, Expr::value(state))
-        .col_expr(webhook_delivery::Column::Attempts, Expr::value(n))
-        .col_expr(
-            webhook_delivery::Column::LastStatusCode,
-            Expr::value(a.status.map(i32::from)),
-        )
-        .col_expr(webhook_delivery::Column::LastError, Expr::value(error))
-        .col_expr(
-            webhook_delivery::Column::NextAttemptAt,
-            Expr::value(next_at),
-        )
-        .col_expr(
-            webhook_delivery::Column::FinishedAt,
-            Expr::value(next.is_none().then_some(now)),
-        )
-        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now))
-        .filter(webhook_delivery::Column::Id.eq(&d.id))
-        .exec(&txn)
-        .await?;
-
-    let ep_id = webhook_endpoint::Column::Id.eq(&ep.id);
-    match verdict {
-        Verdict::Delivered => {
-            webhook_endpoint::Entity::update_many()
-                .col_expr(
-                    webhook_endpoint::Column::ConsecutiveFailures,
-                    Expr::value(0),
-                )
-                .col_expr(
-                    webhook_endpoint::Column::FailingSince,
-                    Expr::value(Option::<i64>::None),
-                )
-                .col_expr(
-                    webhook_endpoint::Column::PausedUntil,
-                    Expr::value(Option::<i64>::None),
-                )
-                .filter(ep_id)
-                .exec(&txn)
-                .await?;
-        }
-        Verdict::Gone if ep.source == super::endpoints::SOURCE_ZAPIER => {
-            // A REST-hook target that is gone unsubscribes itself (Zapier's contract).
-            webhook_endpoint::Entity::delete_many()
-                .filter(ep_id)
-                .exec(&txn)
-                .await?;
-        }
-        Verdict::Gone => {
-            webhook_endpoint::Entity::update_many()
-                .col_expr(
-                    webhook_endpoint::Column::FailingSince,
-                    first_failure(d.created_at),
-                )
-                .filter(ep_id)
-                .exec(&txn)
-                .await?;
-            disable(
-                &txn,
-                &ep.id,
-                now,
-                "The receiver answered 410 Gone, which asks never to be called again.",
-            )
-            .await?;
-        }
-        Verdict::Failed { .. } => {
-            webhook_endpoint::Entity::update_many()
-                .col_expr(
-                    webhook_endpoint::Column::ConsecutiveFailures,
-                    Expr::col(webhook_endpoint::Column::ConsecutiveFailures).add(1),
-                )
-                .col_expr(
-                    webhook_endpoint::Column::FailingSince,
-                    first_failure(d.created_at),
-                )
-                .filter(ep_id.clone())
-                .exec(&txn)
-                .await?;
-            if let Some(fresh) = webhook_endpoint::Entity::find_by_id(&ep.id)
-                .one(&txn)
-                .await?
-            {
-                let broken_for = fresh.failing_since.map_or(0, |since| now - since);
-                if broken_for >= policy::DISABLE_AFTER.as_millis() as i64 {
-                    let days = policy::DISABLE_AFTER.as_secs() / 86400;
-                    disable(
-                        &txn,
-                        &ep.id,
-                        now,
-                        &format!("Every delivery failed for {days} days."),
-                    )
-                    .await?;
-                } else if let Some(pause) = policy::breaker_pause(fresh.consecutive_failures) {
-                    webhook_endpoint::Entity::update_many()
-                        .col_expr(
-                            webhook_endpoint::Column::PausedUntil,
-                            Expr::value(now + pause.as_millis() as i64),
-                        )
-                        .filter(ep_id)
-                        .exec(&txn)
-                        .await?;
-                }
-            }
-        }
-    }
-    txn.commit().await?;
-    if matches!(verdict, Verdict::Gone) || next.is_none() {
-        fanout::forget(&ep.organization_id);
-    }
-    Ok(next)
-}
-
-/// Keeps the first failure's time: "since it broke" starts at the creation of the first
-/// failed delivery, so a replay from there includes it.
-fn first_failure(created_at: i64) -> Expr {
-    Func::coalesce([
-        Expr::col(webhook_endpoint::Column::FailingSince),
-        Expr::value(created_at),
-    ])
-    .into()
-}
-
-async fn disable(
-    txn: &impl ConnectionTrait,
-    id: &str,
-    now: i64,
-    reason: &str,
-) -> Result<(), DbErr> {
-    webhook_endpoint::Entity::update_many()
-        .col_expr(webhook_endpoint::Column::Enabled, Expr::value(false))
-        .col_expr(webhook_endpoint::Column::DisabledAt, Expr::value(now))
-        .col_expr(
-            webhook_endpoint::Column::DisabledReason,
-            Expr::value(reason),
-        )
-        .col_expr(webhook_endpoint::Column::UpdatedAt, Expr::value(now))
-        .filter(webhook_endpoint::Column::Id.eq(id))
-        .exec(txn)
-        .await?;
-    tracing::warn!(endpoint = id, reason, "webhook endpoint disabled");
-    Ok(())
 }

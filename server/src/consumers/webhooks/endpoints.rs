@@ -18,7 +18,8 @@ pub const SOURCE_DASHBOARD: &str = "dashboard";
 pub const SOURCE_API: &str = "api";
 pub const SOURCE_ZAPIER: &str = "zapier";
 /// Deliveries to one endpoint in flight at once, across workers.
-pub const DEFAULT_MAX_IN_FLIGHT: i32 = 4;
+/// Only the starting point: the limit adapts (`pacing`) and lives in `job_key_limits`.
+pub const DEFAULT_MAX_IN_FLIGHT: i32 = super::pacing::START as i32;
 /// How long the previous secret keeps signing after a rotation.
 pub const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
 
@@ -243,6 +244,9 @@ pub async fn delete(
     let txn = crate::db::begin_write(db).await.or_internal()?;
     webhook_endpoint::Entity::delete_by_id(&ep.id)
         .exec(&txn)
+        .await
+        .or_internal()?;
+    crate::jobs::key_limits::remove(&txn, &super::lane_key(&ep.id))
         .await
         .or_internal()?;
     for name in [

@@ -58,6 +58,7 @@ pub async fn on_event(
     event_type: &str,
     at: DateTime<Utc>,
     data: &Value,
+    job_timeout: Duration,
 ) -> Result<Vec<NewJob>, DbErr> {
     if !has_endpoints(db, org_id).await? {
         return Ok(Vec::new());
@@ -69,7 +70,11 @@ pub async fn on_event(
         .await?;
     let mut jobs = Vec::new();
     for ep in endpoints.iter().filter(|e| endpoint_matches(e, event_type)) {
-        jobs.push(create(db, ep, event_id, event_type, at, data).await?.1);
+        jobs.push(
+            create(db, ep, event_id, event_type, at, data, job_timeout)
+                .await?
+                .1,
+        );
     }
     Ok(jobs)
 }
@@ -83,11 +88,12 @@ pub async fn create(
     event_type: &str,
     at: DateTime<Utc>,
     data: &Value,
+    job_timeout: Duration,
 ) -> Result<(String, NewJob), DbErr> {
     let format = payload::Format::parse(&ep.format).unwrap_or(payload::Format::Standard);
     let body = payload::body(format, event_id, event_type, at, data);
     let id = ids::new("whd");
-    let job = send_job(ep, &id);
+    let job = send_job(ep, &id, job_timeout);
     let now = now_ms();
     webhook_delivery::Entity::insert(webhook_delivery::ActiveModel {
         id: Set(id.clone()),
@@ -112,11 +118,12 @@ pub async fn create(
 }
 
 /// The job that sends one delivery, under its endpoint's in-flight cap. Its id is
-/// fixed here so the delivery row can name it.
-pub fn send_job(ep: &webhook_endpoint::Model, delivery_id: &str) -> NewJob {
+/// fixed here so the delivery row can name it; `job_timeout` is [`super::job_timeout`].
+pub fn send_job(ep: &webhook_endpoint::Model, delivery_id: &str, job_timeout: Duration) -> NewJob {
     NewJob::new(KIND, json!({ "delivery_id": delivery_id }))
         .with_new_id()
         .org(&ep.organization_id)
-        .limit_per(format!("webhook:{}", ep.id), ep.max_in_flight)
-        .limits(super::JOB_MAX_ATTEMPTS, super::JOB_TIMEOUT)
+        // The key's adapted limit overrides this one once the endpoint has answered.
+        .limit_per(super::lane_key(&ep.id), super::pacing::START as i32)
+        .limits(super::JOB_MAX_ATTEMPTS, job_timeout)
 }

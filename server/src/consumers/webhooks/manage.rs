@@ -8,6 +8,8 @@ use app::model::webhook::{
     ReplayResult, WebhookStats,
 };
 use app::ports::{AppResult, WebhooksPort};
+use std::time::Duration;
+
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use chrono_tz::Tz;
@@ -18,7 +20,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use super::delivery_log::day_start;
-use super::{endpoint_matches, endpoints, fanout, secret_name, status};
+use super::{endpoint_matches, endpoints, fanout, status};
 use crate::db::audit;
 use crate::db::entities::{event, job, webhook_delivery, webhook_endpoint};
 use crate::db::org;
@@ -26,11 +28,9 @@ use crate::events::EventType;
 use crate::events::{Outbox, UnitOfWork};
 use crate::jobs;
 use crate::platform::access::require_manager;
-use crate::platform::clock::{Style, local_ms};
 use crate::platform::outbound::OutboundPolicy;
 use crate::platform::{Change, OrInternal, ids, now_ms};
 use crate::vault::Vault;
-use crate::vault::mask::mask;
 
 /// An endpoint Hitch switched off (an admin's pause has no reason): the admins'
 /// banner lists these (see [`super::WebhookSubscriber`]).
@@ -45,15 +45,23 @@ pub struct WebhooksService {
     pub outbox: Outbox,
     pub vault: Vault,
     pub policy: OutboundPolicy,
+    job_timeout: Duration,
 }
 
 impl WebhooksService {
-    pub fn new(outbox: Outbox, vault: Vault, policy: OutboundPolicy) -> WebhooksService {
+    /// `request_timeout` is how long a receiver has to answer (it sizes delivery jobs).
+    pub fn new(
+        outbox: Outbox,
+        vault: Vault,
+        policy: OutboundPolicy,
+        request_timeout: Duration,
+    ) -> WebhooksService {
         WebhooksService {
             db: outbox.db().clone(),
             outbox,
             vault,
             policy,
+            job_timeout: super::job_timeout(request_timeout),
         }
     }
 }
@@ -89,70 +97,7 @@ impl WebhooksService {
     }
 
     async fn view(&self, ep: webhook_endpoint::Model, tz: Tz) -> AppResult<EndpointView> {
-        let now = now_ms();
-        let hint = self
-            .vault
-            .hint(
-                &self.db,
-                &ep.organization_id,
-                &secret_name(&ep.id, ep.secret_version),
-            )
-            .await
-            .or_internal()?
-            .unwrap_or_default();
-        let header_values: serde_json::Map<String, Value> = match self
-            .vault
-            .get(&self.db, &ep.organization_id, &super::headers_name(&ep.id))
-            .await
-            .or_internal()?
-        {
-            Some(s) => serde_json::from_str(s.expose()).unwrap_or_default(),
-            None => serde_json::Map::new(),
-        };
-        let headers = header_values
-            .iter()
-            .map(|(k, v)| (k.clone(), mask(v.as_str().unwrap_or_default())))
-            .collect();
-        let health = if !ep.enabled {
-            "disabled"
-        } else if ep.paused_until.is_some_and(|p| p > now) {
-            "paused"
-        } else if ep.consecutive_failures > 0 {
-            "failing"
-        } else {
-            "healthy"
-        };
-        Ok(EndpointView {
-            health: health.into(),
-            event_types: ep
-                .event_types
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok())
-                .unwrap_or_default(),
-            headers,
-            rate_per_second: ep.rate_per_second.map(|r| r.max(0) as u32),
-            secret_hint: hint,
-            previous_secret_until: ep
-                .previous_secret_until
-                .filter(|u| *u > now)
-                .map(|u| local_ms(u, tz, Style::StampSeconds)),
-            failing_since: ep
-                .failing_since
-                .map(|t| local_ms(t, tz, Style::StampSeconds)),
-            paused_until: ep
-                .paused_until
-                .filter(|p| *p > now)
-                .map(|t| local_ms(t, tz, Style::StampSeconds)),
-            created: local_ms(ep.created_at, tz, Style::StampSeconds),
-            id: ep.id,
-            url: ep.url,
-            description: ep.description,
-            format: ep.format,
-            enabled: ep.enabled,
-            source: ep.source,
-            consecutive_failures: ep.consecutive_failures,
-            disabled_reason: ep.disabled_reason,
-        })
+        super::endpoint_view::view(&self.db, &self.vault, ep, tz).await
     }
 
     /// Queues a delivery again: pulls its waiting job forward, or starts a new one.
@@ -182,7 +127,7 @@ impl WebhooksService {
             uow.jobs_written(1);
             d.job_id.clone()
         } else {
-            uow.enqueue(&[fanout::send_job(ep, &d.id)])
+            uow.enqueue(&[fanout::send_job(ep, &d.id, self.job_timeout)])
                 .await
                 .or_internal()?
                 .into_iter()
@@ -267,10 +212,17 @@ impl WebhooksService {
                 break;
             }
             let data: Value = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
-            let (_, job) =
-                fanout::create(uow.txn(), ep, &e.id, &e.event_type, e.occurred_at, &data)
-                    .await
-                    .or_internal()?;
+            let (_, job) = fanout::create(
+                uow.txn(),
+                ep,
+                &e.id,
+                &e.event_type,
+                e.occurred_at,
+                &data,
+                self.job_timeout,
+            )
+            .await
+            .or_internal()?;
             uow.enqueue(&[job]).await.or_internal()?;
             recovered += 1;
         }
@@ -417,9 +369,17 @@ impl WebhooksPort for WebhooksService {
             "organization": o.slug,
         });
         let mut uow = self.outbox.begin().await.or_internal()?;
-        let (did, job) = fanout::create(uow.txn(), &ep, &event_id, TEST_EVENT, Utc::now(), &data)
-            .await
-            .or_internal()?;
+        let (did, job) = fanout::create(
+            uow.txn(),
+            &ep,
+            &event_id,
+            TEST_EVENT,
+            Utc::now(),
+            &data,
+            self.job_timeout,
+        )
+        .await
+        .or_internal()?;
         uow.enqueue(&[job]).await.or_internal()?;
         uow.commit().await.or_internal()?;
         let d = webhook_delivery::Entity::find_by_id(&did)

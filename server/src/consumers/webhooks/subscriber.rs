@@ -58,6 +58,7 @@ impl Subscriber for WebhookSubscriber {
             e.event_type.as_str(),
             e.occurred_at,
             e.data,
+            super::job_timeout(self.timeout),
         )
         .await
     }

@@ -45,6 +45,11 @@ pub struct WebhookEndpoint {
     pub health: String,
     pub consecutive_failures: i32,
     pub disabled_reason: Option<String>,
+    /// Deliveries sent at once now: adapted to how fast the receiver answers, cut on
+    /// 429, 5xx, timeouts and slowing answers.
+    pub in_flight_limit: i32,
+    /// The last cut in the past day and why ("429 Too Many Requests ...").
+    pub eased_off_reason: Option<String>,
     /// The signing secret, masked.
     pub secret_hint: String,
     /// While a rotation overlaps, when the previous secret stops signing.
@@ -219,6 +224,8 @@ pub(crate) async fn out(
         health: v.health,
         consecutive_failures: v.consecutive_failures,
         disabled_reason: v.disabled_reason,
+        in_flight_limit: v.in_flight_limit,
+        eased_off_reason: v.eased_off.map(|x| x.reason),
         secret_hint: v.secret_hint,
     })
 }
