@@ -163,7 +163,7 @@ class Receiver:
 
     def __init__(self):
         self.port = free_port()
-        self.arrivals = []  # (webhook-id, arrival unix seconds, event unix seconds)
+        self.arrivals = []  # (webhook-id, arrival unix seconds, event unix seconds, path)
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self._run, daemon=True).start()
         time.sleep(0.2)
@@ -178,6 +178,8 @@ class Receiver:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length, hook_id = 0, None
+                path = head.split(b" ", 2)[1].decode() if head.count(b" ") >= 2 else ""
+
                 for line in head.split(b"\r\n"):
                     low = line.lower()
                     if low.startswith(b"content-length:"):
@@ -191,7 +193,7 @@ class Receiver:
                     at = datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() if ts else None
                 except Exception:
                     at = None
-                self.arrivals.append((hook_id, now, at))
+                self.arrivals.append((hook_id, now, at, path))
                 writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -207,96 +209,143 @@ def pct(values, q):
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
+def webhook_run(server, receiver, client_lua, auth, seconds, n_endpoints):
+    """API writes from 32 connections while `n_endpoints` endpoints (each its own path on
+    one receiver) take every client.created; returns the figures and the endpoint ids."""
+    base = server.base
+    endpoints = []
+    for i in range(n_endpoints):
+        ep = server.api("POST", "/api/v1/webhook-endpoints", {
+            "url": f"http://127.0.0.1:{receiver.port}/hook/{i}", "event_types": ["client.created"]})
+        endpoints.append(ep["id"])
+    time.sleep(0.5)
+    first_write = time.time()
+    intake = wrk(base, min(seconds, 5), connections=32, script=client_lua, headers=[auth])
+    # wrk counts answered requests; a write whose answer came too late still happened.
+    expected = (intake["requests"] - intake["errors"]) * n_endpoints
+    deadline = time.time() + 180
+    while len({(h, p) for h, _, _, p in receiver.arrivals}) < expected and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    first = {}
+    for h, a, e, p in list(receiver.arrivals):
+        first.setdefault((h, p), (a, e))
+    last = max((a for a, _ in first.values()), default=first_write)
+    delivered = len(first)
+    span = max(last - first_write, 1e-6)
+    lags = [(a - e) * 1000 for a, e in first.values() if e is not None]
+    rate = delivered / span
+    shown = [server.api("GET", f"/api/v1/webhook-endpoints/{ep}") for ep in endpoints]
+    return {
+        "in_flight_limits": [e.get("in_flight_limit") for e in shown],
+        "eased_off": sorted({e.get("eased_off_reason") for e in shown if e.get("eased_off_reason")}),
+        "rps": rate,
+        "p50_ms": pct(lags, 50),
+        "p99_ms": pct(lags, 99),
+        "requests": delivered,
+        "errors": max(expected - delivered, 0),
+        "repeats": len(receiver.arrivals) - delivered,
+        "intake_rps": intake["rps"],
+        "endpoints": n_endpoints,
+        "delivered_over_intake": rate / (intake["rps"] * n_endpoints) if intake["rps"] else None,
+        "writes": expected,
+        "last_delivery_after_s": last - first_write,
+    }, endpoints
+
+
 def scenarios(server, seconds):
     base, key, work = server.base, server.key, server.work
     auth = f"Authorization: Bearer {key}"
     results = {}
     results["healthz"] = wrk(f"{base}/healthz", seconds)
+    # BENCH_ONLY=webhooks runs just /healthz and the delivery scenarios.
+    everything = os.environ.get("BENCH_ONLY", "") != "webhooks"
 
-    # Bookings page: 60 bookings tomorrow, so the first page shows 50.
-    resources = server.api("GET", "/api/v1/resources")["data"]
-    res = max(resources, key=lambda r: r["capacity"])["id"]
-    cli = server.api("GET", "/api/v1/clients?limit=1")["data"][0]["id"]
-    day = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
-    for i in range(60):
-        m = 11 * 60 + i * 10
-        start = f"{day}T{m // 60:02d}:{m % 60:02d}:00Z"
-        end = f"{day}T{m // 60:02d}:{m % 60 + 5:02d}:00Z"
-        try:
-            server.api("POST", "/api/v1/bookings", {"resource_id": res, "client_id": cli,
-                                                     "starts_at": start, "ends_at": end, "party_size": 1})
-        except Exception:
-            pass
     login = urllib.request.Request(base + "/rpc/auth/login",
                                    data=b"email=owner@demo.hitch.test&password=hitch-demo-2026")
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     opener.open(login)
     jar = [h for h in opener.handlers if isinstance(h, urllib.request.HTTPCookieProcessor)][0].cookiejar
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
-    page = f"{base}/bookings?day={day}"
-    shown = urllib.request.urlopen(urllib.request.Request(page, headers={"Cookie": cookie})).read().decode().count('href="/bookings/bk_')
-    results["bookings_page"] = wrk(page, seconds, headers=[f"Cookie: {cookie}"])
-    results["bookings_page"]["rows"] = shown
+    if everything:
+        # Bookings page: 60 bookings tomorrow, so the first page shows 50.
+        resources = server.api("GET", "/api/v1/resources")["data"]
+        res = max(resources, key=lambda r: r["capacity"])["id"]
+        cli = server.api("GET", "/api/v1/clients?limit=1")["data"][0]["id"]
+        day = (datetime.now(timezone.utc) + timedelta(days=1)).date().isoformat()
+        for i in range(60):
+            m = 11 * 60 + i * 10
+            start = f"{day}T{m // 60:02d}:{m % 60:02d}:00Z"
+            end = f"{day}T{m // 60:02d}:{m % 60 + 5:02d}:00Z"
+            try:
+                server.api("POST", "/api/v1/bookings", {"resource_id": res, "client_id": cli,
+                                                         "starts_at": start, "ends_at": end, "party_size": 1})
+            except Exception:
+                pass
+        page = f"{base}/bookings?day={day}"
+        shown = urllib.request.urlopen(urllib.request.Request(page, headers={"Cookie": cookie})).read().decode().count('href="/bookings/bk_')
+        results["bookings_page"] = wrk(page, seconds, headers=[f"Cookie: {cookie}"])
+        results["bookings_page"]["rows"] = shown
 
-    # Guest portal page.
-    day3 = (datetime.now(timezone.utc) + timedelta(days=3)).date().isoformat()
-    bk = server.api("POST", "/api/v1/bookings", {"resource_id": res, "client_id": cli,
-                                                  "starts_at": f"{day3}T18:00:00Z",
-                                                  "ends_at": f"{day3}T20:00:00Z", "party_size": 2})["id"]
-    link = server.api("POST", f"/api/v1/bookings/{bk}/guest-link")["url"]
-    results["guest_portal"] = wrk(link, seconds)
+        # Guest portal page.
+        day3 = (datetime.now(timezone.utc) + timedelta(days=3)).date().isoformat()
+        bk = server.api("POST", "/api/v1/bookings", {"resource_id": res, "client_id": cli,
+                                                      "starts_at": f"{day3}T18:00:00Z",
+                                                      "ends_at": f"{day3}T20:00:00Z", "party_size": 2})["id"]
+        link = server.api("POST", f"/api/v1/bookings/{bk}/guest-link")["url"]
+        results["guest_portal"] = wrk(link, seconds)
 
-    # Stripe webhook intake: signed events, each new.
-    secret = "whsec_bench_secret"
-    req = urllib.request.Request(base + "/rpc/payments/stripe/save", headers={"Cookie": cookie},
-                                 data=f"input[secret_key]=sk_test_bench_key_123456789&input[webhook_secret]={secret}".encode())
-    try:
-        urllib.request.urlopen(req)
-    except Exception:
-        pass  # the key check against Stripe fails offline; the secrets are stored
-    t = int(time.time())
-    lines = []
-    for i in range(int(seconds * 15000)):
-        body = json.dumps({"id": f"evt_bench_{i}", "object": "event", "type": "customer.created",
-                           "created": t, "livemode": False, "data": {"object": {"id": f"cus_{i}"}}},
-                          separators=(",", ":"))
-        sig = hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
-        lines.append(f"t={t},v1={sig}\t{body}")
-    events = write(f"{work}/events.tsv", "\n".join(lines) + "\n")
-    lua = write(f"{work}/events.lua", f"""
-local sigs, bodies, n = {{}}, {{}}, 0
-for line in io.lines("{events}") do
-  local sig, body = line:match("^(.-)\\t(.*)$")
-  sigs[#sigs + 1] = sig; bodies[#bodies + 1] = body
-end
-function request()
-  n = n % #bodies + 1
-  return wrk.format("POST", nil, {{["Content-Type"] = "application/json", ["Stripe-Signature"] = sigs[n]}}, bodies[n])
-end
-""")
-    results["stripe_webhook"] = wrk(f"{base}/webhooks/stripe/demo-bistro", seconds, script=lua)
+        # Stripe webhook intake: signed events, each new.
+        secret = "whsec_bench_secret"
+        req = urllib.request.Request(base + "/rpc/payments/stripe/save", headers={"Cookie": cookie},
+                                     data=f"input[secret_key]=sk_test_bench_key_123456789&input[webhook_secret]={secret}".encode())
+        try:
+            urllib.request.urlopen(req)
+        except Exception:
+            pass  # the key check against Stripe fails offline; the secrets are stored
+        t = int(time.time())
+        lines = []
+        for i in range(int(seconds * 15000)):
+            body = json.dumps({"id": f"evt_bench_{i}", "object": "event", "type": "customer.created",
+                               "created": t, "livemode": False, "data": {"object": {"id": f"cus_{i}"}}},
+                              separators=(",", ":"))
+            sig = hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+            lines.append(f"t={t},v1={sig}\t{body}")
+        events = write(f"{work}/events.tsv", "\n".join(lines) + "\n")
+        lua = write(f"{work}/events.lua", f"""
+    local sigs, bodies, n = {{}}, {{}}, 0
+    for line in io.lines("{events}") do
+      local sig, body = line:match("^(.-)\\t(.*)$")
+      sigs[#sigs + 1] = sig; bodies[#bodies + 1] = body
+    end
+    function request()
+      n = n % #bodies + 1
+      return wrk.format("POST", nil, {{["Content-Type"] = "application/json", ["Stripe-Signature"] = sigs[n]}}, bodies[n])
+    end
+    """)
+        results["stripe_webhook"] = wrk(f"{base}/webhooks/stripe/demo-bistro", seconds, script=lua)
 
-    # /healthz while 4 connections send Stripe-Signature headers of 10,000 v1 entries
-    # (60 KB: wrk sends at most 64 KB of headers; the unit tests take 50,000) over
-    # 64 KB bodies, against /healthz alone with the same 4 connections.
-    flood_lua = write(f"{work}/flood.lua", f"""
-local body = string.rep("x", 65536)
-local sig = "t={t}" .. string.rep(",v1=00", 10000)
-function request()
-  return wrk.format("POST", nil, {{["Content-Type"] = "application/json", ["Stripe-Signature"] = sig}}, body)
-end
-""")
-    idle = wrk(f"{base}/healthz", seconds, connections=4)
-    flood = {}
-    attacker = threading.Thread(target=lambda: flood.update(
-        wrk(f"{base}/webhooks/stripe/demo-bistro", seconds + 1, connections=4, script=flood_lua)))
-    attacker.start()
-    time.sleep(0.5)
-    loaded = wrk(f"{base}/healthz", seconds - 1, connections=4)
-    attacker.join()
-    results["healthz_in_flood"] = {**loaded, "errors": 0, "idle_p99_ms": idle["p99_ms"],
-                                   "p99_over_idle": loaded["p99_ms"] / idle["p99_ms"],
-                                   "flood_rps": flood.get("rps", 0.0)}
+        # /healthz while 4 connections send Stripe-Signature headers of 10,000 v1 entries
+        # (60 KB: wrk sends at most 64 KB of headers; the unit tests take 50,000) over
+        # 64 KB bodies, against /healthz alone with the same 4 connections.
+        flood_lua = write(f"{work}/flood.lua", f"""
+    local body = string.rep("x", 65536)
+    local sig = "t={t}" .. string.rep(",v1=00", 10000)
+    function request()
+      return wrk.format("POST", nil, {{["Content-Type"] = "application/json", ["Stripe-Signature"] = sig}}, body)
+    end
+    """)
+        idle = wrk(f"{base}/healthz", seconds, connections=4)
+        flood = {}
+        attacker = threading.Thread(target=lambda: flood.update(
+            wrk(f"{base}/webhooks/stripe/demo-bistro", seconds + 1, connections=4, script=flood_lua)))
+        attacker.start()
+        time.sleep(0.5)
+        loaded = wrk(f"{base}/healthz", seconds - 1, connections=4)
+        attacker.join()
+        results["healthz_in_flood"] = {**loaded, "errors": 0, "idle_p99_ms": idle["p99_ms"],
+                                       "p99_over_idle": loaded["p99_ms"] / idle["p99_ms"],
+                                       "flood_rps": flood.get("rps", 0.0)}
 
     # API create-client (no endpoint subscribed yet).
     # wrk.format replaces the -H headers with the ones it is given: copy them over.
@@ -310,45 +359,26 @@ function request()
   return wrk.format("POST", "/api/v1/clients", h, '{"name": "Bench Client ' .. n .. '"}')
 end
 """)
-    results["api_create_client"] = wrk(base, seconds, script=client_lua, headers=[auth])
+    if everything:
+        results["api_create_client"] = wrk(base, seconds, script=client_lua, headers=[auth])
 
-    # Webhook deliveries end to end: API writes from 32 connections, one endpoint.
+    # Webhook deliveries end to end: API writes from 32 connections, to one endpoint,
+    # then to ten endpoints subscribed to everything.
     receiver = Receiver()
-    endpoint = server.api("POST", "/api/v1/webhook-endpoints", {
-        "url": f"http://127.0.0.1:{receiver.port}/hook", "event_types": ["client.created"]})
-    time.sleep(0.5)
-    first_write = time.time()
-    intake = wrk(base, min(seconds, 5), connections=32, script=client_lua, headers=[auth])
-    # wrk counts answered requests; a write whose answer came too late still happened.
-    expected = intake["requests"] - intake["errors"]
-    deadline = time.time() + 180
-    while len({h for h, _, _ in receiver.arrivals}) < expected and time.time() < deadline:
-        time.sleep(0.2)
-    time.sleep(1)
-    first = {}
-    for h, a, e in list(receiver.arrivals):
-        first.setdefault(h, (a, e))
-    last = max((a for a, _ in first.values()), default=first_write)
-    delivered = len(first)
-    span = max(last - first_write, 1e-6)
-    lags = [(a - e) * 1000 for a, e in first.values() if e is not None]
-    deliveries_rps = delivered / span
-    results["webhook_deliveries"] = {
-        "rps": deliveries_rps,
-        "p50_ms": pct(lags, 50),
-        "p99_ms": pct(lags, 99),
-        "requests": delivered,
-        "errors": max(expected - delivered, 0),
-        "repeats": len(receiver.arrivals) - delivered,
-        "intake_rps": intake["rps"],
-        "delivered_over_intake": deliveries_rps / intake["rps"] if intake["rps"] else None,
-        "writes": expected,
-        "last_delivery_after_s": last - first_write,
-    }
+    results["webhook_deliveries"], endpoints = webhook_run(server, receiver, client_lua, auth, seconds, 1)
+    for ep in endpoints:
+        server.api("PATCH", f"/api/v1/webhook-endpoints/{ep}", {"enabled": False})
+    if os.environ.get("BENCH_TEN_ENDPOINTS", "1") != "0":
+        results["webhooks_10_endpoints"], endpoints10 = webhook_run(
+            server, Receiver(), client_lua, auth, seconds, 10)
+        for ep in endpoints10:
+            server.api("PATCH", f"/api/v1/webhook-endpoints/{ep}", {"enabled": False})
+    deliveries_rps = results["webhook_deliveries"]["rps"]
 
+    if not everything:
+        return results
     # Notifications end to end: the same writes, now to a Discord channel with a rule on
     # client.created (the webhook endpoint is turned off so the two do not share workers).
-    server.api("PATCH", f"/api/v1/webhook-endpoints/{endpoint['id']}", {"enabled": False})
     chat = Receiver()
 
     def rpc(path, fields):
@@ -370,7 +400,7 @@ end
     while len(chat.arrivals) < expected and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(1)
-    arrivals = [a for _, a, _ in chat.arrivals]
+    arrivals = [a for _, a, _, _ in chat.arrivals]
     delivered = len(arrivals)
     last = max(arrivals, default=first_write)
     rate = delivered / max(last - first_write, 1e-6)
@@ -414,10 +444,12 @@ def main():
         print(f"{'scenario':<20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x healthz':>10}  notes")
         for name, r in res.items():
             note = ""
-            if name == "webhook_deliveries":
-                note = (f"intake {r['intake_rps']:.0f}/s, delivered/intake {r['delivered_over_intake']:.2f}, "
+            if name in ("webhook_deliveries", "webhooks_10_endpoints"):
+                note = (f"{r['endpoints']} endpoint(s), intake {r['intake_rps']:.0f}/s, "
+                        f"delivered/(intake x endpoints) {r['delivered_over_intake']:.2f}, "
                         f"{r['requests']}/{r['writes']} delivered, last after {r['last_delivery_after_s']:.1f} s; "
-                        f"p50/p99 = event to first attempt")
+                        f"p50/p99 = event to first attempt; at once at the end {r['in_flight_limits']}"
+                        + (f", eased off: {r['eased_off']}" if r['eased_off'] else ""))
             elif name == "notification_deliveries":
                 note = (f"intake {r['intake_rps']:.0f}/s, delivered/intake {r['delivered_over_intake']:.2f}, "
                         f"{r['over_webhooks']:.2f} x webhook deliveries, {r['requests']}/{r['writes']} delivered, "

@@ -129,7 +129,7 @@ impl Outbox {
             txn: crate::db::begin_write(&self.inner.db).await?,
             outbox: self.clone(),
             emitted: Vec::new(),
-            jobs: 0,
+            due_now: 0,
         })
     }
 
@@ -199,7 +199,15 @@ pub struct UnitOfWork {
     txn: DatabaseTransaction,
     outbox: Outbox,
     emitted: Vec<Emitted>,
-    jobs: usize,
+    /// Jobs due at once: only these wake the workers on commit. A job due later (a
+    /// debounced calendar push) is found by the workers' next look at the queue, so
+    /// a burst of writes does not send the workers to claim nothing after each one.
+    due_now: usize,
+}
+
+/// Whether a job is due at once (no later start).
+fn due_now(j: &NewJob) -> bool {
+    j.run_at.is_none_or(|t| t <= Utc::now())
 }
 
 impl UnitOfWork {
@@ -242,9 +250,9 @@ impl UnitOfWork {
         let mut jobs = 0;
         for s in &self.outbox.inner.subscribers {
             let new = s.on_event(&self.txn, &record).await?;
+            self.due_now += new.iter().filter(|j| due_now(j)).count();
             jobs += jobs::insert(&self.txn, &new).await?.len();
         }
-        self.jobs += jobs;
         self.emitted.push(Emitted {
             id: id.clone(),
             org_id: org_id.into(),
@@ -258,14 +266,14 @@ impl UnitOfWork {
     /// Enqueues jobs with the change; the workers wake when it commits.
     pub async fn enqueue(&mut self, new: &[NewJob]) -> Result<Vec<String>, DbErr> {
         let ids = jobs::insert(&self.txn, new).await?;
-        self.jobs += ids.len();
+        self.due_now += new.iter().filter(|j| due_now(j)).count();
         Ok(ids)
     }
 
     /// Jobs written on [`txn`](Self::txn) by other means (a retry, a replay): the
     /// workers wake when it commits.
     pub fn jobs_written(&mut self, n: usize) {
-        self.jobs += n;
+        self.due_now += n;
     }
 
     /// Commits, then announces every event and wakes the job workers.
@@ -274,11 +282,11 @@ impl UnitOfWork {
             txn,
             outbox,
             emitted,
-            jobs,
+            due_now,
         } = self;
         txn.commit().await?;
         let hub = outbox.hub();
-        if jobs > 0 {
+        if due_now > 0 {
             hub.jobs_enqueued();
         }
         for e in &emitted {

@@ -207,6 +207,12 @@ impl NewJob {
         self
     }
 
+    /// Due this long from now rather than at once.
+    pub fn after(mut self, delay: Duration) -> NewJob {
+        self.run_at = Some(Utc::now() + delay);
+        self
+    }
+
     pub fn limit_per(mut self, key: impl Into<String>, limit: i32) -> NewJob {
         self.concurrency = Some((key.into(), limit.max(1)));
         self

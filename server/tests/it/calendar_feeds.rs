@@ -111,7 +111,7 @@ async fn a_feed_is_exact_icalendar_that_two_parsers_read_the_same_way() {
     let key = api(&app).await;
     let resource = app.resource("Terrace", 6).await;
     let hostile = format!(
-        "Allergy; nuts, shellfish \\ back\r\nEND:VEVENT\r\nBEGIN:VEVENT\nUID:evil\rDTSTART:19700101T000000Z\u{7} {}",
+        "Allergy; nuts, shellfish \\ back\r\nEND:VEVENT\r\nBEGIN:VEVENT\nUID:evil\rDTSTART:19700101T000000Z\t{}",
         "é€🎉日本".repeat(12)
     );
     let b = new_booking(&app, &key, &resource, &hostile).await;
@@ -160,10 +160,7 @@ async fn a_feed_is_exact_icalendar_that_two_parsers_read_the_same_way() {
     let vevents = ics.matches("BEGIN:VEVENT\r\n").count();
 
     let stored_notes = b["notes"].as_str().expect("notes");
-    let expected_notes = stored_notes
-        .replace("\r\n", "\n")
-        .replace('\r', "\n")
-        .replace('\u{7}', "");
+    let expected_notes = stored_notes.replace("\r\n", "\n").replace('\r', "\n");
     for parsed in both_parsers(&ics) {
         assert_eq!(parsed["events"].as_array().expect("events").len(), vevents);
         assert_eq!(parsed["method"], "PUBLISH");

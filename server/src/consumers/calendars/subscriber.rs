@@ -23,6 +23,10 @@ use crate::platform::org_cache::OrgCache;
 /// Entity kind announced on the hub when connections change.
 pub const CONNECTIONS_CHANGED: &str = "calendar_connection";
 const TTL: Duration = Duration::from_secs(30);
+/// A booking change reaches the calendar this long after the write: the push then runs
+/// after a burst of writes (a morning's imports, a drag then an edit) rather than
+/// beside each one, and pushes the booking as it is by then, once.
+const PUSH_DELAY: Duration = Duration::from_secs(2);
 
 /// (connection id, resource it is limited to) of an organization's writing connections.
 type Targets = Arc<Vec<(String, Option<String>)>>;
@@ -101,7 +105,7 @@ impl Subscriber for CalendarSubscriber {
                 only.as_deref()
                     .is_none_or(|r| Some(r) == now || Some(r) == before)
             })
-            .map(|(id, _)| push_job(e.org_id, id, e.entity_id))
+            .map(|(id, _)| push_job(e.org_id, id, e.entity_id).after(PUSH_DELAY))
             .collect())
     }
 

@@ -14,6 +14,7 @@ use url::Url;
 use super::outcome::{finish_without_attempt, record};
 use super::pacing::{self, Answer, Pacer};
 use super::policy::{self, Verdict};
+use super::success_log::{Success, SuccessLog, attempt_row};
 use super::{MAX_LOGGED_BODY, signing, status};
 use crate::db::entities::{webhook_delivery, webhook_endpoint};
 use crate::jobs::{Handler, JobContext, JobError, Reason, key_limits};
@@ -29,6 +30,7 @@ pub struct Deliver {
     limiters: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
     pacer: Pacer,
     secrets: Mutex<HashMap<String, Secrets>>,
+    successes: SuccessLog,
 }
 
 /// An endpoint's signing keys and custom headers, decrypted. Kept briefly so a busy
@@ -67,6 +69,7 @@ impl Deliver {
             limiters: Mutex::new(HashMap::new()),
             pacer: Pacer::default(),
             secrets: Mutex::new(HashMap::new()),
+            successes: SuccessLog::default(),
         }
     }
 
@@ -413,17 +416,31 @@ impl Handler for Deliver {
             (None, _) => Verdict::Failed { retry_after: None },
         };
         self.pace(db, &ep, &attempt).await;
-        let next = record(
-            db,
-            &d,
-            &ep,
-            started,
-            Value::Object(logged).to_string(),
-            &attempt,
-            &verdict,
-        )
-        .await
-        .map_err(retry)?;
+        let healthy =
+            ep.consecutive_failures == 0 && ep.failing_since.is_none() && ep.paused_until.is_none();
+        let next = match (&verdict, attempt.status) {
+            (Verdict::Delivered, Some(code)) if healthy => {
+                let row = attempt_row(&d, started, Value::Object(logged).to_string(), &attempt);
+                let success = Success {
+                    attempt: row,
+                    delivery_id: d.id.clone(),
+                    status_code: i32::from(code),
+                };
+                self.successes.record(db, success).await.map_err(retry)?;
+                None
+            }
+            _ => record(
+                db,
+                &d,
+                &ep,
+                started,
+                Value::Object(logged).to_string(),
+                &attempt,
+                &verdict,
+            )
+            .await
+            .map_err(retry)?,
+        };
         announce(&job.hub, &d);
         match next {
             Some(delay) => Err(JobError::RetryAfter(

@@ -14,6 +14,7 @@ pub mod payload;
 pub mod policy;
 pub mod signing;
 pub mod subscriber;
+mod success_log;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,16 +3,15 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait, Func},
 };
 
 use super::deliver::Attempt;
 use super::policy::{self, Verdict};
-use super::{fanout, status};
+use super::{fanout, status, success_log};
 use crate::db::entities::{webhook_attempt, webhook_delivery, webhook_endpoint};
-use crate::platform::{ids, now_ms};
+use crate::platform::now_ms;
 
 pub(super) async fn finish_without_attempt(
     db: &DatabaseConnection,
@@ -52,22 +51,9 @@ pub(super) async fn record(
     let txn = crate::db::begin_write(db).await?;
     let now = now_ms();
     let n = d.attempts + 1;
-    webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {
-        id: Set(ids::new("wha")),
-        delivery_id: Set(d.id.clone()),
-        endpoint_id: Set(ep.id.clone()),
-        attempt: Set(n),
-        started_at: Set(started),
-        duration_ms: Set(a.duration.as_millis().min(i32::MAX as u128) as i32),
-        request_headers: Set(request_headers),
-        status_code: Set(a.status.map(i32::from)),
-        response_headers: Set(a.response_headers.clone()),
-        response_body: Set(a.response_body.clone()),
-        error_class: Set(a.error_class.map(str::to_string)),
-        error: Set(a.error.clone()),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    webhook_attempt::Entity::insert(success_log::attempt_row(d, started, request_headers, a))
+        .exec_without_returning(&txn)
+        .await?;
 
     let (state, next) = match verdict {
         Verdict::Delivered => (status::SUCCEEDED, None),
