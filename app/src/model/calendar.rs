@@ -35,10 +35,8 @@ impl FeedInput {
                 "Give the feed a name, such as \"Kitchen\" or \"Owner's phone\".",
             ));
         }
-        let mut errors = Vec::new();
-        text::check_line("label", self.label.trim(), &mut errors);
-        if !errors.is_empty() {
-            return Err(AppError::Validation { fields: errors });
+        if let Some(problem) = text::line_problem(self.label.trim()) {
+            return Err(AppError::field("label", problem));
         }
         if self.label.chars().count() > MAX_LABEL {
             return Err(AppError::field(

@@ -3,27 +3,29 @@
 //! display, CSV exports and calendar files.
 use crate::error::FieldError;
 
-/// A one-line text (a name, a label): no control characters at all.
-pub fn check_line(field: &str, value: &str, errors: &mut Vec<FieldError>) {
-    if value.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            field,
-            "Remove the control characters (like tabs or invisible codes) from this text.",
-        ));
-    }
+/// What is wrong with a one-line text (a name, a label): any control character.
+pub fn line_problem(value: &str) -> Option<&'static str> {
+    value
+        .chars()
+        .any(char::is_control)
+        .then_some("Remove the control characters (like tabs or invisible codes) from this text.")
 }
 
-/// A multi-line text (notes, a description): line breaks and tabs are fine.
-pub fn check_multiline(field: &str, value: &str, errors: &mut Vec<FieldError>) {
-    if value
+/// What is wrong with a multi-line text (notes, a description): line breaks and tabs
+/// are fine, other control characters are not.
+pub fn multiline_problem(value: &str) -> Option<&'static str> {
+    value
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        errors.push(FieldError::new(
-            field,
-            "Remove the invisible control characters from this text.",
-        ));
-    }
+        .then_some("Remove the invisible control characters from this text.")
+}
+
+pub fn check_line(field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    errors.extend(line_problem(value).map(|m| FieldError::new(field, m)));
+}
+
+pub fn check_multiline(field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    errors.extend(multiline_problem(value).map(|m| FieldError::new(field, m)));
 }
 
 #[cfg(test)]

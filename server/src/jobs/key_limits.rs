@@ -11,7 +11,6 @@ pub struct KeyLimit {
     pub max_running: i32,
     /// Why the limit last went down, and when (ms).
     pub reason: Option<(String, i64)>,
-    pub updated_at: i64,
 }
 
 /// Sets the key's limit; a `reason` records a cut (none keeps the last one on record).
@@ -47,7 +46,7 @@ pub async fn get(db: &impl ConnectionTrait, key: &str) -> Result<Option<KeyLimit
     let row = db
         .query_one_raw(stmt(
             db,
-            "SELECT max_running, reason, reason_at, updated_at FROM job_key_limits WHERE key = $1",
+            "SELECT max_running, reason, reason_at FROM job_key_limits WHERE key = $1",
             vec![key.into()],
         ))
         .await?;
@@ -57,7 +56,6 @@ pub async fn get(db: &impl ConnectionTrait, key: &str) -> Result<Option<KeyLimit
     Ok(Some(KeyLimit {
         max_running: r.try_get("", "max_running")?,
         reason: reason.zip(reason_at),
-        updated_at: r.try_get("", "updated_at")?,
     }))
 }
 

@@ -36,8 +36,8 @@ async fn cut_for(api: &Api<'_>, ep: &str, reason: &str) -> i64 {
     panic!("no cut for {reason:?}; last seen {seen:?}");
 }
 
-async fn received(app: &TestApp, rx: &Receiver, n: usize) {
-    app.eventually("the receiver to get them", Duration::from_secs(20), || {
+async fn received(app: &TestApp, what: &str, rx: &Receiver, n: usize, within: Duration) {
+    app.eventually(what, within, || {
         let got = rx.received().len();
         async move { got >= n }
     })
@@ -65,7 +65,7 @@ async fn a_429_then_slow_then_failing_receiver_backs_off_and_recovers() {
     for i in 0..3 {
         new_client(&api, &format!("Fast {i}")).await;
     }
-    received(&app, &rx, 3).await;
+    received(&app, "the fast answers", &rx, 3, Duration::from_secs(20)).await;
 
     // 429 with Retry-After: halved, and the whole endpoint waits a second.
     rx.script(&[Reply::WithHeader(429, "retry-after", "1")]);
@@ -153,22 +153,20 @@ async fn fifty_hanging_endpoints_do_not_hold_up_a_healthy_one() {
         new_client(&api, &format!("Guest {i}")).await;
     }
     // 500 requests hang, and the healthy endpoint still gets all ten meanwhile.
-    app.eventually(
+    received(
+        &app,
         "the healthy endpoint served",
+        &healthy,
+        10,
         Duration::from_secs(10),
-        || {
-            let n = healthy.received().len();
-            async move { n >= 10 }
-        },
     )
     .await;
-    app.eventually(
+    received(
+        &app,
         "every hanging endpoint tried",
+        &hanging,
+        500,
         Duration::from_secs(10),
-        || {
-            let n = hanging.received().len();
-            async move { n >= 500 }
-        },
     )
     .await;
     // Other work still runs while 500 deliveries hang.
@@ -176,13 +174,12 @@ async fn fifty_hanging_endpoints_do_not_hold_up_a_healthy_one() {
         .post("/api/v1/clients", json!({ "name": "Still answering" }))
         .await;
     assert!(status.is_success());
-    app.eventually(
+    received(
+        &app,
         "a delivery of the new event",
+        &healthy,
+        11,
         Duration::from_secs(5),
-        || {
-            let n = healthy.received().len();
-            async move { n >= 11 }
-        },
     )
     .await;
 }
@@ -221,7 +218,7 @@ async fn a_killed_servers_deliveries_finish_within_the_lease() {
     for i in 0..total {
         new_client(&api, &format!("Burst {i}")).await;
     }
-    received(&app, &rx, 60).await;
+    received(&app, "the burst to start", &rx, 60, Duration::from_secs(20)).await;
     a.kill9();
     let killed_at = Instant::now();
 

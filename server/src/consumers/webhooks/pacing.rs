@@ -143,13 +143,6 @@ impl Pacer {
         }
         lane.observe(answer, Instant::now())
     }
-
-    /// Forgets an endpoint (deleted, or its settings changed).
-    pub fn forget(&self, endpoint: &str) {
-        if let Ok(mut lanes) = self.lanes.lock() {
-            lanes.remove(endpoint);
-        }
-    }
 }
 
 #[cfg(test)]

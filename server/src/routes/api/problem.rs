@@ -234,11 +234,12 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
         let axum::Json(value) = axum::Json::<Value>::from_request(req, state).await?;
-        if let Some(path) = nul_in(&value, String::new()) {
+        if let Some(mut path) = nul_in(&value) {
+            path.reverse();
             let field = if path.is_empty() {
                 "body".to_string()
             } else {
-                path
+                path.join(".")
             };
             return Err(Problem::invalid(
                 &field,
@@ -261,26 +262,26 @@ where
     }
 }
 
-/// The dotted path of the first string (or key) holding a NUL, if any.
-fn nul_in(value: &Value, path: String) -> Option<String> {
-    let join = |key: &str| {
-        if path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{path}.{key}")
-        }
+/// The path (innermost segment first) of the first string or key holding a NUL.
+/// Segments are only made for a hit, so a clean body costs one walk and no allocation.
+fn nul_in(value: &Value) -> Option<Vec<String>> {
+    let within = |found: Option<Vec<String>>, seg: &dyn Fn() -> String| {
+        found.map(|mut path| {
+            path.push(seg());
+            path
+        })
     };
     match value {
-        Value::String(s) => s.contains('\0').then_some(path),
+        Value::String(s) => s.contains('\0').then(Vec::new),
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .find_map(|(i, v)| nul_in(v, join(&i.to_string()))),
+            .find_map(|(i, v)| within(nul_in(v), &|| i.to_string())),
         Value::Object(map) => map.iter().find_map(|(k, v)| {
             if k.contains('\0') {
-                Some(join("(key)"))
+                Some(vec!["(key)".to_string()])
             } else {
-                nul_in(v, join(k))
+                within(nul_in(v), &|| k.clone())
             }
         }),
         _ => None,
@@ -344,7 +345,31 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::field_of;
+    use super::{field_of, nul_in};
+
+    #[test]
+    fn a_nul_is_found_wherever_it_hides_and_named_by_its_path() {
+        let at = |v: serde_json::Value| {
+            nul_in(&v).map(|mut p| {
+                p.reverse();
+                p.join(".")
+            })
+        };
+        assert_eq!(at(serde_json::json!({"name": "Ann", "notes": "ok"})), None);
+        assert_eq!(
+            at(serde_json::json!({"notes": "a\u{0}b"})).as_deref(),
+            Some("notes")
+        );
+        assert_eq!(
+            at(serde_json::json!({"lines": [{"d": "x"}, {"d": "y\u{0}"}]})).as_deref(),
+            Some("lines.1.d")
+        );
+        assert_eq!(
+            at(serde_json::json!({"a\u{0}": 1})).as_deref(),
+            Some("(key)")
+        );
+        assert_eq!(at(serde_json::json!("\u{0}")).as_deref(), Some(""));
+    }
 
     #[test]
     fn finds_the_field_in_serde_messages() {
