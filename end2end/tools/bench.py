@@ -236,6 +236,13 @@ def webhook_run(server, receiver, client_lua, auth, seconds, n_endpoints):
     lags = [(a - e) * 1000 for a, e in first.values() if e is not None]
     rate = delivered / span
     shown = [server.api("GET", f"/api/v1/webhook-endpoints/{ep}") for ep in endpoints]
+    if delivered < expected:
+        # Say why some never arrived: what Hitch recorded for a few still pending.
+        pending = server.api("GET", "/api/v1/webhook-deliveries?status=pending&limit=3")["data"]
+        for d in pending:
+            detail = server.api("GET", f"/api/v1/webhook-deliveries/{d['id']}")
+            tried = [(a.get("status_code"), a.get("error_class"), a.get("error")) for a in detail.get("attempts", [])]
+            print(f"  still pending: {d['id']} attempts {tried} next at {d.get('next_attempt_at')}", flush=True)
     return {
         "in_flight_limits": [e.get("in_flight_limit") for e in shown],
         "eased_off": sorted({e.get("eased_off_reason") for e in shown if e.get("eased_off_reason")}),

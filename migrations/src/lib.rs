@@ -16,6 +16,7 @@ mod m20261205_000012_api_key_scopes;
 mod m20261205_000013_calendar_sync;
 mod m20261206_000014_shared_limits;
 mod m20261207_000015_job_key_limits;
+mod m20261208_000016_job_claim_index;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_calendar_sync::Migration),
             Box::new(m20261206_000014_shared_limits::Migration),
             Box::new(m20261207_000015_job_key_limits::Migration),
+            Box::new(m20261208_000016_job_claim_index::Migration),
         ]
     }
 }

@@ -60,21 +60,25 @@ impl Result_ {
     }
 }
 
+/// Most concurrency keys served by one claim; the others (their heads waited least)
+/// come in the next.
+const KEYS_PER_CLAIM: usize = 64;
+
 /// Claims up to `limit` due jobs for `worker`: queued jobs whose time has come, and
 /// running jobs whose lease expired (their worker died). Each concurrency key gets at
 /// most its free slots (its limit, from `job_key_limits` when set there, less what
-/// runs), ranked within the key, so one claim never takes more of a key than it may
-/// run and a busy key's backlog does not crowd out the others.
+/// runs), oldest first, so one claim never takes more of a key than it may run and a
+/// busy key's backlog does not crowd out the others.
+///
+/// The work is bounded by the keys and the jobs taken, not by the backlog: the keys
+/// are found by walking the `(status, concurrency_key, run_at)` index from key to key,
+/// and each key's queue is read from its head only.
 pub async fn claim(
     db: &DatabaseConnection,
     worker: &str,
     now: i64,
     limit: usize,
 ) -> Result<Vec<Claimed>, DbErr> {
-    let lock = match db.get_database_backend() {
-        DbBackend::Postgres => "FOR UPDATE SKIP LOCKED",
-        _ => "",
-    };
     // A job whose worker died during its last allowed attempt is not run again: that
     // attempt counts, and the job is dead. (A job that crashes the process would
     // otherwise run after every restart, forever.)
@@ -93,19 +97,123 @@ pub async fn claim(
         vec![now.into()],
     ))
     .await?;
-    // Assignments read the old row, so lost_* capture the previous claim if it expired.
-    // The outer select re-checks the state under the row lock (PostgreSQL re-evaluates
-    // it for a row another worker changed meanwhile); window functions cannot take
-    // `FOR UPDATE` themselves.
-    let due = |t: &str| {
+    let keys = free_keys(db, now).await?;
+    claim_from(db, worker, now, limit, &keys).await
+}
+
+/// Concurrency keys with due work and free slots, the longest-waiting first.
+async fn free_keys(db: &DatabaseConnection, now: i64) -> Result<Vec<(String, i64)>, DbErr> {
+    let sql = format!(
+        "WITH RECURSIVE keys(k) AS (
+            SELECT (SELECT f.concurrency_key FROM jobs f
+                    WHERE f.status = '{queued}' AND f.concurrency_key IS NOT NULL
+                    ORDER BY f.concurrency_key LIMIT 1)
+            UNION ALL
+            SELECT (SELECT n.concurrency_key FROM jobs n
+                    WHERE n.status = '{queued}' AND n.concurrency_key > keys.k
+                    ORDER BY n.concurrency_key LIMIT 1)
+            FROM keys WHERE keys.k IS NOT NULL
+        ), cand(k) AS (
+            SELECT k FROM keys WHERE k IS NOT NULL
+            UNION
+            SELECT concurrency_key FROM jobs
+            WHERE status = '{running}' AND locked_until < $1 AND concurrency_key IS NOT NULL
+        )
+        SELECT cand.k AS key,
+            (SELECT q.run_at FROM jobs q
+             WHERE q.status = '{queued}' AND q.concurrency_key = cand.k
+             ORDER BY q.run_at LIMIT 1) AS head,
+            (SELECT MIN(e.locked_until) FROM jobs e
+             WHERE e.status = '{running}' AND e.concurrency_key = cand.k) AS lease_end,
+            COALESCE(
+                (SELECT kl.max_running FROM job_key_limits kl WHERE kl.key = cand.k),
+                (SELECT q.concurrency_limit FROM jobs q
+                 WHERE q.status = '{queued}' AND q.concurrency_key = cand.k
+                 ORDER BY q.run_at LIMIT 1),
+                (SELECT r.concurrency_limit FROM jobs r
+                 WHERE r.status = '{running}' AND r.concurrency_key = cand.k LIMIT 1),
+                1) AS key_limit,
+            (SELECT COUNT(*) FROM jobs r
+             WHERE r.status = '{running}' AND r.concurrency_key = cand.k
+               AND r.locked_until >= $1) AS running
+        FROM cand",
+        queued = status::QUEUED,
+        running = status::RUNNING,
+    );
+    let rows = db.query_all_raw(stmt(db, &sql, vec![now.into()])).await?;
+    let mut keys = Vec::new();
+    for r in rows {
+        let head: Option<i64> = r.try_get("", "head")?;
+        let lease_end: Option<i64> = r.try_get("", "lease_end")?;
+        let key_limit: i32 = r.try_get("", "key_limit")?;
+        let running: i64 = r.try_get("", "running")?;
+        let free = i64::from(key_limit) - running;
+        let expired = lease_end.is_some_and(|t| t < now);
+        let waited_since = match (head.filter(|h| *h <= now), expired) {
+            (_, true) => i64::MIN,
+            (Some(h), false) => h,
+            (None, false) => continue,
+        };
+        if free > 0 {
+            keys.push((waited_since, r.try_get::<String>("", "key")?, free));
+        }
+    }
+    keys.sort_unstable();
+    keys.truncate(KEYS_PER_CLAIM);
+    Ok(keys.into_iter().map(|(_, k, free)| (k, free)).collect())
+}
+
+/// Takes up to `limit` due jobs: unkeyed ones, and from each of `keys` at most its free
+/// slots, read from the head of its queue.
+async fn claim_from(
+    db: &DatabaseConnection,
+    worker: &str,
+    now: i64,
+    limit: usize,
+    keys: &[(String, i64)],
+) -> Result<Vec<Claimed>, DbErr> {
+    let lock = match db.get_database_backend() {
+        DbBackend::Postgres => "FOR UPDATE SKIP LOCKED",
+        _ => "",
+    };
+    let (queued, running) = (status::QUEUED, status::RUNNING);
+    let expired = |t: &str| {
         format!(
-            "(({t}.status = '{queued}' AND {t}.run_at <= $2)
-              OR ({t}.status = '{running}' AND {t}.locked_until < $2
-                  AND {t}.attempts < {t}.max_attempts))",
-            queued = status::QUEUED,
-            running = status::RUNNING,
+            "{t}.status = '{running}' AND {t}.locked_until < $2 AND {t}.attempts < {t}.max_attempts"
         )
     };
+    let mut picks = vec![
+        format!(
+            "SELECT u.id FROM (SELECT id FROM jobs
+                WHERE status = '{queued}' AND concurrency_key IS NULL AND run_at <= $2
+                ORDER BY run_at, id LIMIT $3) u"
+        ),
+        format!(
+            "SELECT l.id FROM (SELECT x.id FROM jobs x
+                WHERE {} AND x.concurrency_key IS NULL LIMIT $3) l",
+            expired("x")
+        ),
+    ];
+    let mut values: Vec<Value> = vec![worker.into(), now.into(), (limit as i64).into()];
+    for (i, (key, free)) in keys.iter().enumerate() {
+        let (k, f) = (4 + 2 * i, 5 + 2 * i);
+        picks.push(format!(
+            "SELECT k{i}.id FROM (SELECT h.id, h.run_at FROM (
+                SELECT q.id, q.run_at FROM (SELECT id, run_at FROM jobs
+                    WHERE status = '{queued}' AND concurrency_key = ${k} AND run_at <= $2
+                    ORDER BY run_at, id LIMIT ${f}) q
+                UNION ALL
+                SELECT e.id, e.run_at FROM (SELECT x.id, x.run_at FROM jobs x
+                    WHERE {} AND x.concurrency_key = ${k} LIMIT ${f}) e
+             ) h ORDER BY h.run_at, h.id LIMIT ${f}) k{i}",
+            expired("x")
+        ));
+        values.push(key.as_str().into());
+        values.push((*free).into());
+    }
+    // Assignments read the old row, so lost_* capture the previous claim if it expired.
+    // The outer select re-checks the state under the row lock (PostgreSQL re-evaluates
+    // it for a row another worker changed meanwhile).
     let sql = format!(
         "UPDATE jobs SET
             status = '{running}',
@@ -115,39 +223,17 @@ pub async fn claim(
             locked_by = $1, locked_at = $2, locked_until = $2 + lease_ms, updated_at = $2
          WHERE id IN (
             SELECT c.id FROM jobs c
-            WHERE c.id IN (
-                SELECT d.id FROM (
-                    SELECT j.id, j.run_at, j.concurrency_key,
-                        COALESCE(kl.max_running, j.concurrency_limit) AS key_limit,
-                        ROW_NUMBER() OVER (PARTITION BY j.concurrency_key
-                                           ORDER BY j.run_at, j.id) AS rank_in_key
-                    FROM jobs j
-                    LEFT JOIN job_key_limits kl ON kl.key = j.concurrency_key
-                    WHERE {due_j}) d
-                LEFT JOIN (
-                    SELECT concurrency_key, COUNT(*) AS n FROM jobs
-                    WHERE status = '{running}' AND locked_until >= $2
-                      AND concurrency_key IS NOT NULL
-                    GROUP BY concurrency_key) r ON r.concurrency_key = d.concurrency_key
-                WHERE d.concurrency_key IS NULL
-                   OR d.rank_in_key <= d.key_limit - COALESCE(r.n, 0)
-                ORDER BY d.run_at
-                LIMIT $3)
-              AND {due_c}
+            WHERE c.id IN ({picks})
+              AND ((c.status = '{queued}' AND c.run_at <= $2) OR ({expired_c}))
+            ORDER BY c.run_at, c.id
+            LIMIT $3
             {lock})
          RETURNING id, kind, organization_id, payload, attempts, max_attempts,
                    concurrency_key, concurrency_limit, lost_by, lost_at",
-        running = status::RUNNING,
-        due_j = due("j"),
-        due_c = due("c"),
+        picks = picks.join(" UNION ALL "),
+        expired_c = expired("c"),
     );
-    let rows = db
-        .query_all_raw(stmt(
-            db,
-            &sql,
-            vec![worker.into(), now.into(), (limit as i64).into()],
-        ))
-        .await?;
+    let rows = db.query_all_raw(stmt(db, &sql, values)).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let lost_by: Option<String> = r.try_get("", "lost_by")?;
@@ -304,16 +390,22 @@ pub async fn complete(db: &DatabaseConnection, now: i64, batch: &[Outcome]) -> R
 /// The earliest moment something may become claimable: a queued job's time or a
 /// running job's lease end.
 pub async fn next_due(db: &DatabaseConnection) -> Result<Option<i64>, DbErr> {
+    // Two index lookups (`idx_jobs_due`, `idx_jobs_lease`) rather than one pass over
+    // every queued and running job.
     let sql = format!(
-        "SELECT MIN(CASE WHEN status = '{queued}' THEN run_at ELSE locked_until END) AS due
-         FROM jobs WHERE status IN ('{queued}', '{running}')",
+        "SELECT (SELECT MIN(run_at) FROM jobs WHERE status = '{queued}') AS queued,
+                (SELECT MIN(locked_until) FROM jobs WHERE status = '{running}') AS leased",
         queued = status::QUEUED,
         running = status::RUNNING,
     );
-    let row = db.query_one_raw(stmt(db, &sql, vec![])).await?;
-    Ok(match row {
-        Some(r) => r.try_get("", "due")?,
-        None => None,
+    let Some(row) = db.query_one_raw(stmt(db, &sql, vec![])).await? else {
+        return Ok(None);
+    };
+    let queued: Option<i64> = row.try_get("", "queued")?;
+    let leased: Option<i64> = row.try_get("", "leased")?;
+    Ok(match (queued, leased) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     })
 }
 

@@ -4,7 +4,7 @@
 //! another `hitch serve` reaches this one's dashboards and a job enqueued there wakes
 //! workers here. Signals are hints: losing one delays a refresh or a wake-up until the
 //! next poll, never loses data (the rows are the truth).
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use tokio::sync::{Notify, broadcast, mpsc};
 use super::clock::now_ms;
 
 /// What the live dashboard hears about: enough to know which page to refresh.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
 pub struct Change {
     pub org_id: String,
     /// `booking`, `client`, `invoice` or `job`.
@@ -50,6 +50,9 @@ const CHANGES: &str = "hitch_changes";
 const RECENT: usize = 1024;
 
 const JOBS: &str = "hitch_jobs";
+
+/// Largest NOTIFY payload sent: PostgreSQL refuses one of 8,000 bytes or more.
+const NOTIFY_BYTES: usize = 7_000;
 
 fn channel(base: &str, schema: Option<&str>) -> String {
     match schema {
@@ -173,7 +176,9 @@ impl Hub {
     }
 }
 
-/// Sends queued signals as NOTIFYs, coalescing job wake-ups into one per batch.
+/// Sends queued signals as NOTIFYs: the changes waiting at one moment go together, as
+/// JSON arrays of at most [`NOTIFY_BYTES`], repeats dropped, and job wake-ups become one.
+/// (A NOTIFY per change cost a round trip and a commit each, one per webhook delivery.)
 async fn notify_loop(
     db: DatabaseConnection,
     mut rx: mpsc::UnboundedReceiver<Signal>,
@@ -185,21 +190,21 @@ async fn notify_loop(
         let mut batch = vec![first];
         while let Ok(next) = rx.try_recv() {
             batch.push(next);
-            if batch.len() >= 256 {
+            if batch.len() >= 1024 {
                 break;
             }
         }
         let mut wake_jobs = false;
+        let mut changes = Vec::new();
         for signal in batch {
-            let (ch, payload) = match signal {
-                Signal::Jobs => {
-                    wake_jobs = true;
-                    continue;
-                }
-                Signal::Change(c) => (&changes_ch, serde_json::to_string(&c).unwrap_or_default()),
-            };
+            match signal {
+                Signal::Jobs => wake_jobs = true,
+                Signal::Change(c) => changes.push(c),
+            }
+        }
+        for payload in notify_payloads(changes) {
             if let Err(e) = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(ch)
+                .bind(&changes_ch)
                 .bind(payload)
                 .execute(&pool)
                 .await
@@ -216,6 +221,45 @@ async fn notify_loop(
             tracing::warn!(error = %e, "could not send a job wake-up");
         }
     }
+}
+
+/// Packs changes into JSON arrays of at most [`NOTIFY_BYTES`] each, repeats dropped.
+fn notify_payloads(changes: Vec<Change>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let mut cur = String::from("[");
+    for c in changes {
+        if !seen.insert(c.clone()) {
+            continue;
+        }
+        let Ok(one) = serde_json::to_string(&c) else {
+            continue;
+        };
+        if one.len() + 2 > NOTIFY_BYTES {
+            continue; // ids and org ids are short; a change this long is not ours
+        }
+        if cur.len() + one.len() + 2 > NOTIFY_BYTES {
+            cur.push(']');
+            out.push(std::mem::replace(&mut cur, String::from("[")));
+        }
+        if cur.len() > 1 {
+            cur.push(',');
+        }
+        cur.push_str(&one);
+    }
+    if cur.len() > 1 {
+        cur.push(']');
+        out.push(cur);
+    }
+    out
+}
+
+/// The changes a NOTIFY carries: an array, or one change from a server of an earlier
+/// version during a rolling upgrade.
+fn notified_changes(payload: &str) -> Vec<Change> {
+    serde_json::from_str::<Vec<Change>>(payload)
+        .or_else(|_| serde_json::from_str::<Change>(payload).map(|c| vec![c]))
+        .unwrap_or_default()
 }
 
 /// Receives NOTIFYs (our own included) and fans them out in this process.
@@ -242,7 +286,7 @@ async fn listen_loop(db: DatabaseConnection, hub: Hub, changes_ch: String, jobs_
             match listener.recv().await {
                 Ok(n) if n.channel() == jobs_ch => hub.wake_local_workers(),
                 Ok(n) => {
-                    if let Ok(c) = serde_json::from_str::<Change>(n.payload()) {
+                    for c in notified_changes(n.payload()) {
                         hub.fan_out(c);
                     }
                 }
@@ -283,6 +327,31 @@ mod tests {
             .collect();
         assert_eq!(ids, ["bk_new"]);
         assert!(hub.since(now_ms() + 1, "org_a").is_empty());
+    }
+
+    #[test]
+    fn notifications_carry_each_change_once_within_postgres_payload_limit() {
+        let mut changes: Vec<Change> = (0..400)
+            .map(|i| change("org_a", &format!("whd_{i:026}")))
+            .collect();
+        changes.push(change("org_a", "whd_00000000000000000000000000"));
+        let payloads = notify_payloads(changes);
+        assert!(payloads.len() > 1, "400 changes do not fit one NOTIFY");
+        let mut ids = Vec::new();
+        for p in &payloads {
+            assert!(
+                p.len() < 8_000,
+                "PostgreSQL refuses a payload of {} bytes",
+                p.len()
+            );
+            ids.extend(notified_changes(p).into_iter().map(|c| c.entity_id));
+        }
+        assert_eq!(ids.len(), 400, "every change once, the repeat dropped");
+        assert_eq!(ids[399], format!("whd_{:026}", 399));
+        // A server of the earlier version sends one change per NOTIFY.
+        let old = serde_json::to_string(&change("org_b", "bk_1")).unwrap();
+        assert_eq!(notified_changes(&old)[0].entity_id, "bk_1");
+        assert!(notified_changes("not json").is_empty());
     }
 
     #[test]

@@ -599,6 +599,14 @@ async fn zapier_rest_hooks_subscribe_receive_flat_payloads_and_unsubscribe_on_41
     assert_eq!(body["event_type"], "client.created");
     assert_eq!(body["name"], "Zap Zap");
 
+    // Its first fast answer raised its deliveries at once, which is stored per target.
+    let paced = format!("SELECT COUNT(*) AS n FROM job_key_limits WHERE key = 'webhook:{id}'");
+    app.eventually("pace stored", Duration::from_secs(10), || {
+        let (app, paced) = (&app, paced.clone());
+        async move { app.scalar(&paced).await == 1 }
+    })
+    .await;
+
     // The target answers 410: the subscription is gone.
     rx.script(&[Reply::Status(410)]);
     new_client(&api, "Zap Two").await;
@@ -611,6 +619,7 @@ async fn zapier_rest_hooks_subscribe_receive_flat_payloads_and_unsubscribe_on_41
         }
     })
     .await;
+    assert_eq!(app.scalar(&paced).await, 0, "its pace goes with it");
     let (status, _, _) = api
         .call(Method::DELETE, &format!("/api/v1/hooks/{id}"), None, &[])
         .await;

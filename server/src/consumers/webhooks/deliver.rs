@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter, clock::Clock};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::loader::Loader;
 use super::outcome::{finish_without_attempt, record};
 use super::pacing::{self, Answer, Pacer};
 use super::policy::{self, Verdict};
@@ -30,6 +31,7 @@ pub struct Deliver {
     limiters: Mutex<HashMap<String, (u32, Arc<DefaultDirectRateLimiter>)>>,
     pacer: Pacer,
     secrets: Mutex<HashMap<String, Secrets>>,
+    loader: Loader,
     successes: SuccessLog,
 }
 
@@ -69,6 +71,7 @@ impl Deliver {
             limiters: Mutex::new(HashMap::new()),
             pacer: Pacer::default(),
             secrets: Mutex::new(HashMap::new()),
+            loader: Loader::default(),
             successes: SuccessLog::default(),
         }
     }
@@ -328,23 +331,12 @@ impl Handler for Deliver {
         })?;
         let db = &job.db;
         let retry = JobError::from;
-        let Some(d) = webhook_delivery::Entity::find_by_id(id)
-            .one(db)
-            .await
-            .map_err(retry)?
-        else {
+        let Some((d, ep)) = self.loader.load(db, id).await.map_err(retry)? else {
             return Ok(()); // deleted with its endpoint
         };
         if d.status != status::PENDING {
             return Ok(());
         }
-        let Some(ep) = webhook_endpoint::Entity::find_by_id(&d.endpoint_id)
-            .one(db)
-            .await
-            .map_err(retry)?
-        else {
-            return Ok(());
-        };
         let now = now_ms();
         if !ep.enabled {
             finish_without_attempt(db, &d, "the endpoint is disabled")

@@ -7,6 +7,7 @@ pub mod delivery_log;
 mod endpoint_view;
 pub mod endpoints;
 pub mod fanout;
+mod loader;
 pub mod manage;
 mod outcome;
 pub mod pacing;

@@ -128,6 +128,7 @@ pub(super) async fn record(
                 .filter(ep_id)
                 .exec(&txn)
                 .await?;
+            crate::jobs::key_limits::remove(&txn, &super::lane_key(&ep.id)).await?;
         }
         Verdict::Gone => {
             webhook_endpoint::Entity::update_many()

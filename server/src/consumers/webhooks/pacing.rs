@@ -1,6 +1,7 @@
 //! How many deliveries an endpoint gets at once, adapted to how it answers (AIMD, as
-//! TCP does it): start generous, add one for every window of fast answers, halve on a
-//! 429, a 5xx, a timeout or a refused connection, and ease off when answers slow down.
+//! TCP does it): start generous, double every window of fast answers until the first
+//! sign of trouble (slow start), then add one per window; halve on a 429, a 5xx, a
+//! timeout or a refused connection, and ease off when answers slow down.
 //! A cut happens at most once per [`CUT_SPACING`], so one bad moment with many
 //! deliveries in flight halves the limit once, not once per delivery.
 use std::collections::HashMap;
@@ -51,6 +52,9 @@ struct Lane {
     avg_ms: Option<f64>,
     best_ms: f64,
     last_cut: Option<Instant>,
+    /// Until the first cut every fast answer adds one (the limit doubles per window),
+    /// so a burst reaches the receiver's pace in a few windows, not thousands.
+    slow_start: bool,
     /// The limit last reported, so callers only write real changes.
     reported: i32,
 }
@@ -64,6 +68,7 @@ impl Lane {
             avg_ms: None,
             best_ms: f64::MAX,
             last_cut: None,
+            slow_start: true,
             reported: limit as i32,
         }
     }
@@ -76,6 +81,7 @@ impl Lane {
             return false;
         }
         self.last_cut = Some(now);
+        self.slow_start = false;
         self.limit = (self.limit * factor).max(FLOOR);
         true
     }
@@ -94,7 +100,12 @@ impl Lane {
                     ))
                 } else {
                     if !slow {
-                        self.limit = (self.limit + 1.0 / self.limit).min(self.ceiling);
+                        let step = if self.slow_start {
+                            1.0
+                        } else {
+                            1.0 / self.limit
+                        };
+                        self.limit = (self.limit + step).min(self.ceiling);
                     }
                     None
                 }
@@ -154,21 +165,27 @@ mod tests {
     }
 
     #[test]
-    fn grows_by_about_one_per_window_of_fast_answers() {
+    fn doubles_per_window_until_the_first_cut_then_grows_by_one_per_window() {
         let mut lane = Lane::new(CEILING);
         let t = Instant::now();
-        for _ in 0..17 {
+        for _ in 0..16 {
+            lane.observe(&fast(), t);
+        }
+        assert_eq!(lane.limit, 32.0, "a window of 16 fast answers doubles 16");
+        for _ in 0..200 {
+            lane.observe(&fast(), t);
+        }
+        assert_eq!(lane.limit, CEILING, "never beyond the ceiling");
+        lane.observe(&Answer::ServerError { status: 502 }, t);
+        assert_eq!(lane.limit, CEILING / 2.0);
+        for _ in 0..65 {
             lane.observe(&fast(), t);
         }
         assert_eq!(
             lane.limit.floor() as i32,
-            17,
-            "about a window of 16 adds one"
+            65,
+            "after a cut, a window of 64 adds one"
         );
-        for _ in 0..20_000 {
-            lane.observe(&fast(), t);
-        }
-        assert_eq!(lane.limit, CEILING, "never beyond the ceiling");
     }
 
     #[test]
@@ -233,6 +250,7 @@ mod tests {
             "the reason says answers slowed"
         );
         let low = lane.limit;
+        assert!(!lane.slow_start, "a cut ends the slow start");
         for _ in 0..500 {
             lane.observe(&fast(), t);
         }
@@ -253,7 +271,11 @@ mod tests {
     fn other_client_errors_are_not_capacity_signals() {
         let mut lane = Lane::new(CEILING);
         let t = Instant::now();
-        assert_eq!(lane.observe(&Answer::Answered { ms: 4.0 }, t), None);
+        let seen = lane.observe(&Answer::Answered { ms: 4.0 }, t);
+        assert!(
+            seen.as_ref().is_none_or(|c| c.reason.is_none()),
+            "no cut: {seen:?}"
+        );
         assert!(lane.limit >= START);
     }
 }
