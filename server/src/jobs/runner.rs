@@ -433,14 +433,7 @@ async fn complete_loop(
 ) {
     let mut buf: Vec<Outcome> = Vec::with_capacity(OUTCOMES_PER_WRITE);
     let mut last_announce = Instant::now() - Duration::from_secs(10);
-    while let Some(first) = rx.recv().await {
-        buf.push(first);
-        while buf.len() < OUTCOMES_PER_WRITE {
-            match rx.try_recv() {
-                Ok(o) => buf.push(o),
-                Err(_) => break,
-            }
-        }
+    while rx.recv_many(&mut buf, OUTCOMES_PER_WRITE).await > 0 {
         let mut pause = Duration::from_millis(50);
         for attempt in 1..=12 {
             let turn = gate.enter().await;

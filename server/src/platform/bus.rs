@@ -186,17 +186,11 @@ async fn notify_loop(
     jobs_ch: String,
 ) {
     let pool = db.get_postgres_connection_pool().clone();
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while let Ok(next) = rx.try_recv() {
-            batch.push(next);
-            if batch.len() >= 1024 {
-                break;
-            }
-        }
+    let mut batch = Vec::with_capacity(1024);
+    while rx.recv_many(&mut batch, 1024).await > 0 {
         let mut wake_jobs = false;
         let mut changes = Vec::new();
-        for signal in batch {
+        for signal in batch.drain(..) {
             match signal {
                 Signal::Jobs => wake_jobs = true,
                 Signal::Change(c) => changes.push(c),

@@ -2,6 +2,7 @@
 //! the in-process bus (live refresh and job wake-ups), client addresses and the
 //! SSRF-guarded outbound policy. Nothing here imports another part of the server.
 pub mod access;
+pub mod batch;
 pub mod bus;
 pub mod client_ip;
 pub mod clock;

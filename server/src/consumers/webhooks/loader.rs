@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
-use tokio::sync::{OnceCell, mpsc, oneshot};
 
 use crate::db::entities::{webhook_delivery, webhook_endpoint};
+use crate::platform::batch::Batcher;
 
 /// Most deliveries read in one query.
 const PER_READ: usize = 256;
@@ -14,57 +14,35 @@ const PER_READ: usize = 256;
 /// A delivery with its endpoint; `None` when either is gone (deleted with its endpoint).
 pub type Loaded = Option<(webhook_delivery::Model, webhook_endpoint::Model)>;
 
-type Item = (String, oneshot::Sender<Result<Loaded, String>>);
+/// One reader per delivery handler, started with the first job.
+pub struct Loader(Batcher<String, Result<Loaded, String>>);
 
-/// One reader task per delivery handler, started with the first job.
-#[derive(Default)]
-pub struct Loader {
-    tx: OnceCell<mpsc::Sender<Item>>,
+impl Default for Loader {
+    fn default() -> Self {
+        Loader(Batcher::new(PER_READ))
+    }
 }
 
 impl Loader {
     pub async fn load(&self, db: &DatabaseConnection, delivery_id: &str) -> Result<Loaded, DbErr> {
-        let tx = self
-            .tx
-            .get_or_init(|| async {
-                let (tx, rx) = mpsc::channel(4096);
-                tokio::spawn(read_loop(db.clone(), rx));
-                tx
-            })
-            .await;
-        let (done, wait) = oneshot::channel();
-        let stopped = || DbErr::Custom("the delivery reader stopped".into());
-        tx.send((delivery_id.to_string(), done))
+        let serve = || {
+            let db = db.clone();
+            move |ids: Vec<String>| {
+                let db = db.clone();
+                async move {
+                    let keys: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    match read(&db, &keys).await {
+                        Ok(mut found) => ids.iter().map(|id| Ok(found.remove(id))).collect(),
+                        Err(e) => vec![Err(e.to_string()); ids.len()],
+                    }
+                }
+            }
+        };
+        self.0
+            .call(delivery_id.to_string(), serve)
             .await
-            .map_err(|_| stopped())?;
-        wait.await.map_err(|_| stopped())?.map_err(DbErr::Custom)
-    }
-}
-
-async fn read_loop(db: DatabaseConnection, mut rx: mpsc::Receiver<Item>) {
-    let mut batch: Vec<Item> = Vec::with_capacity(PER_READ);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < PER_READ {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
-            }
-        }
-        let ids: Vec<&str> = batch.iter().map(|(id, _)| id.as_str()).collect();
-        match read(&db, &ids).await {
-            Ok(mut found) => {
-                for (id, done) in batch.drain(..) {
-                    let _ = done.send(Ok(found.remove(&id)));
-                }
-            }
-            Err(e) => {
-                let e = e.to_string();
-                for (_, done) in batch.drain(..) {
-                    let _ = done.send(Err(e.clone()));
-                }
-            }
-        }
+            .ok_or_else(|| DbErr::Custom("the delivery reader stopped".into()))?
+            .map_err(DbErr::Custom)
     }
 }
 

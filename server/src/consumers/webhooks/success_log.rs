@@ -11,10 +11,10 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
-use tokio::sync::{OnceCell, mpsc, oneshot};
 
 use super::status;
 use crate::db::entities::{webhook_attempt, webhook_delivery};
+use crate::platform::batch::Batcher;
 use crate::platform::{ids, now_ms};
 
 /// Most attempts in one transaction (SQLite's bound-parameter limit allows 32,766;
@@ -27,60 +27,44 @@ pub struct Success {
     pub status_code: i32,
 }
 
-type Item = (Success, oneshot::Sender<Result<(), String>>);
+/// One writer per delivery handler, started with the first success.
+pub struct SuccessLog(Batcher<Success, Result<(), String>>);
 
-/// One writer task per delivery handler, started with the first success.
-#[derive(Default)]
-pub struct SuccessLog {
-    tx: OnceCell<mpsc::Sender<Item>>,
+impl Default for SuccessLog {
+    fn default() -> Self {
+        SuccessLog(Batcher::new(PER_WRITE))
+    }
 }
 
 impl SuccessLog {
     /// Writes the success with others arriving meanwhile; returns once committed.
     pub async fn record(&self, db: &DatabaseConnection, s: Success) -> Result<(), DbErr> {
-        let tx = self
-            .tx
-            .get_or_init(|| async {
-                let (tx, rx) = mpsc::channel(4096);
-                tokio::spawn(write_loop(db.clone(), rx));
-                tx
-            })
-            .await;
-        let (done, wait) = oneshot::channel();
-        tx.send((s, done))
+        let serve = || {
+            let db = db.clone();
+            move |batch: Vec<Success>| {
+                let db = db.clone();
+                async move {
+                    let result = write(&db, &batch).await.map_err(|e| e.to_string());
+                    vec![result; batch.len()]
+                }
+            }
+        };
+        self.0
+            .call(s, serve)
             .await
-            .map_err(|_| DbErr::Custom("the attempt log writer stopped".into()))?;
-        wait.await
-            .map_err(|_| DbErr::Custom("the attempt log writer stopped".into()))?
+            .ok_or_else(|| DbErr::Custom("the attempt log writer stopped".into()))?
             .map_err(DbErr::Custom)
     }
 }
 
-async fn write_loop(db: DatabaseConnection, mut rx: mpsc::Receiver<Item>) {
-    let mut batch: Vec<Item> = Vec::with_capacity(PER_WRITE);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < PER_WRITE {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
-            }
-        }
-        let result = write(&db, &batch).await.map_err(|e| e.to_string());
-        for (_, done) in batch.drain(..) {
-            let _ = done.send(result.clone());
-        }
-    }
-}
-
-async fn write(db: &DatabaseConnection, batch: &[Item]) -> Result<(), DbErr> {
+async fn write(db: &DatabaseConnection, batch: &[Success]) -> Result<(), DbErr> {
     let txn = crate::db::begin_write(db).await?;
-    webhook_attempt::Entity::insert_many(batch.iter().map(|(s, _)| s.attempt.clone()))
+    webhook_attempt::Entity::insert_many(batch.iter().map(|s| s.attempt.clone()))
         .exec_without_returning(&txn)
         .await?;
     let now = now_ms();
     let mut by_code: BTreeMap<i32, Vec<&str>> = BTreeMap::new();
-    for (s, _) in batch {
+    for s in batch {
         by_code
             .entry(s.status_code)
             .or_default()
